@@ -1,0 +1,134 @@
+# xadc top-level Makefile.
+#
+# Everything is built out of tree under $(BUILD) (default: build/).
+#   make            build xadcd, xadcctl and the unit tests
+#   make test       run the whole suite (unit, fuzz smoke, end-to-end) via prove
+#   make demo       bring up a namespace lab and show xadc balancing real traffic
+#   make deps       install the Debian packages the project needs (idempotent)
+#   make help       this list
+# V=1 shows full commands.
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+PKGS     := jansson libmicrohttpd libcurl openssl
+CFLAGS   ?= -O2 -g
+XCFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+	    -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
+	    -D_GNU_SOURCE -Iinclude -pthread -MMD -MP
+LDLIBS   := -pthread -ljansson -lmicrohttpd -lm
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# The daemon's modules. main.c is kept out of the library so unit tests
+# can link every module without a second main().
+XADCD_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+XADCD_OBJS := $(XADCD_SRCS:%.c=$(BUILD)/%.o)
+LIBXADC    := $(BUILD)/libxadc.a
+
+CTL_SRCS   := $(wildcard ctl/*.c)
+CTL_OBJS   := $(CTL_SRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS  := $(wildcard selftests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:selftests/unit/%.c=$(BUILD)/selftests/%)
+
+FUZZ_SRCS  := $(wildcard selftests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(FUZZ_SRCS:selftests/fuzz/%.c=$(BUILD)/selftests/%)
+
+# Packages make deps installs; make test / make demo call deps when a
+# tool or header below is missing.
+DEB_PKGS := build-essential clang llvm pkg-config libjansson-dev libmicrohttpd-dev \
+	    libcurl4-openssl-dev libssl-dev libbpf-dev libxdp-dev xdp-tools bpftool \
+	    liblua5.4-dev libnl-3-dev libnl-route-3-dev libpcre2-dev libclang-rt-14-dev \
+	    nginx-light haproxy wrk curl iproute2 iputils-ping jq perl nftables \
+	    procps psmisc
+DEPS_STAMP_CHECK := test -f /usr/include/jansson.h -a -f /usr/include/microhttpd.h \
+	    -a -f /usr/include/x86_64-linux-gnu/curl/curl.h -a -x /usr/sbin/nginx \
+	    -a -x /usr/bin/wrk -a -x /usr/bin/prove -a -x /usr/bin/jq
+
+.PHONY: all help deps deps-check test unit e2e fuzz demo bench clean format
+
+all: $(BUILD)/xadcd $(BUILD)/xadcctl $(UNIT_BINS)
+
+help:
+	@echo 'Targets:'
+	@echo '  all (default)  build $(BUILD)/xadcd, $(BUILD)/xadcctl and unit tests'
+	@echo '  deps           apt-get install every package xadc needs (idempotent)'
+	@echo '  test           whole suite through prove: unit, fuzz smoke, end-to-end (root)'
+	@echo '  unit           unit tests only'
+	@echo '  e2e            end-to-end namespace tests only (root)'
+	@echo '  fuzz           build the libFuzzer targets (clang)'
+	@echo '  demo           namespace lab: client, SE, backends; traffic and stats (root)'
+	@echo '  bench          benchmarks against peers, results in bench/results/ (root)'
+	@echo '  format         clang-format the C sources'
+	@echo '  clean          remove $(BUILD)'
+	@echo 'Variables: V=1 verbose, BUILD=dir, CC=compiler, T=pattern (test filter)'
+
+deps:
+	@if $(DEPS_STAMP_CHECK); then echo 'deps: all present'; else \
+		echo 'deps: installing Debian packages'; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $(DEB_PKGS); fi
+
+deps-check:
+	@$(DEPS_STAMP_CHECK) || $(MAKE) --no-print-directory deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(LIBXADC): $(XADCD_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/xadcd: $(BUILD)/userspace/main.o $(LIBXADC)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/xadcctl: $(CTL_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lcurl
+
+$(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LIBXADC) selftests/lib/test_progs.h
+	@mkdir -p $(dir $@)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -Iselftests/lib -o $@ $< $(LIBXADC) $(LDLIBS)
+
+# libFuzzer targets: each fuzz_X.c links the library built with ASan/UBSan.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude
+$(BUILD)/selftests/fuzz_%: selftests/fuzz/fuzz_%.c $(XADCD_SRCS)
+	@mkdir -p $(dir $@)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(XADCD_SRCS) $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+
+unit: $(UNIT_BINS)
+	prove -f $(UNIT_BINS)
+
+test: deps-check all fuzz
+	XADC_BUILD=$(abspath $(BUILD)) selftests/run.sh $(T)
+
+e2e: deps-check all
+	XADC_BUILD=$(abspath $(BUILD)) selftests/run.sh e2e
+
+demo: deps-check all
+	XADC_BUILD=$(abspath $(BUILD)) examples/demo.sh
+
+bench: deps-check all
+	XADC_BUILD=$(abspath $(BUILD)) bench/run.sh
+
+format:
+	clang-format -i $(wildcard userspace/*.[ch] ctl/*.[ch] include/xadc/*.h selftests/unit/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/userspace/*.d $(BUILD)/ctl/*.d)
