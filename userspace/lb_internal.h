@@ -29,7 +29,6 @@ void xadc_persist_detach(struct xadc_pool *pool);
 bool xadc_persist_lookup(void *table, const union xadc_sockaddr *client, uint32_t timeout_ms,
 			 uint64_t *token);
 /* Insert or replace client -> token. */
-void xadc_persist_store(void *table, const union xadc_sockaddr *client, uint32_t timeout_ms,
-			uint64_t token);
+void xadc_persist_store(void *table, const union xadc_sockaddr *client, uint64_t token);
 
 #endif

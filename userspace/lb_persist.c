@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,8 +203,7 @@ bool xadc_persist_lookup(void *table, const union xadc_sockaddr *client, uint32_
 }
 
 /* Accepts a table from xadc_persist_attach (or NULL: no-op) and any client. */
-void xadc_persist_store(void *table, const union xadc_sockaddr *client, uint32_t timeout_ms,
-			uint64_t token)
+void xadc_persist_store(void *table, const union xadc_sockaddr *client, uint64_t token)
 {
 	struct persist_entry *e, *victim = NULL;
 	struct persist_stripe *s;
@@ -222,14 +222,9 @@ void xadc_persist_store(void *table, const union xadc_sockaddr *client, uint32_t
 			victim = e;
 			break;
 		}
-		/* Prefer a free slot, then an expired one, then the idlest. */
-		if (!e->last_ms || entry_expired(e, now, timeout_ms)) {
-			if (!victim || victim->last_ms)
-				victim = e;
-			continue;
-		}
-		if (!victim || (victim->last_ms && !entry_expired(victim, now, timeout_ms) &&
-				e->last_ms < victim->last_ms))
+		/* Prefer a free slot, else the least recently used entry,
+		 * which is also where expired entries rank first. */
+		if (!victim || (victim->last_ms && e->last_ms < victim->last_ms))
 			victim = e;
 	}
 	memcpy(victim->key, key, 16);

@@ -12,7 +12,8 @@
  * Kinds (REST names; Avi export type names are accepted as aliases when a
  * whole document is applied): virtualservice (VirtualService), pool (Pool),
  * healthmonitor (HealthMonitor), applicationprofile (ApplicationProfile),
- * applicationpersistenceprofile (ApplicationPersistenceProfile). Built-in
+ * applicationpersistenceprofile (ApplicationPersistenceProfile), vsvip
+ * (VsVip: the vip[] a virtualservice may take through vsvip_ref). Built-in
  * System-* objects (System-HTTP, System-L4-Application, System-TCP,
  * System-HTTP health monitor, System-Persistence-Client-IP,
  * System-Persistence-Http-Cookie) always exist, so refs from Avi exports

@@ -52,5 +52,9 @@ json_t *xadc_reqlog_recent(uint64_t after, unsigned max, uint64_t *last);
 /* Reopen the log file (SIGHUP, log rotation). */
 void xadc_reqlog_reopen(void);
 void xadc_reqlog_stop(void);
+/* Format rec as one JSON line ending in '\n' into out[0..cap) (cap >= 256);
+ * fields too long for cap are cut, never the JSON. Returns its length.
+ * Used by emit; exposed for tests. */
+size_t xadc_reqlog_format(const struct xadc_reqlog_rec *rec, char *out, size_t cap);
 
 #endif
