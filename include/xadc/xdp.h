@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xdp.h - the XDP data plane as the daemon sees it: load the program (maps
+ * pinned under /sys/fs/bpf/xadc/ and reused across restarts), attach it to
+ * interfaces, install VIPs and compiled network security policies, read
+ * counters and sampled drop events. Implemented in userspace/xdp_*.c over
+ * libbpf and libxdp; the BPF side is bpf/xadc_xdp.bpf.c.
+ *
+ * A network security policy is given in a plain representation (struct
+ * xadc_nsp_policy) that the config compiler fills from Avi's
+ * networksecuritypolicy: IP groups are expanded into prefixes and ranges
+ * before it gets here. policy/nsp_eval.c evaluates the same representation
+ * in plain C (the reference the BPF program is tested against).
+ *
+ * Semantics: rules are tried in array order, the first whose conditions
+ * all hold decides; no rule matching means ALLOW. A rule's conditions:
+ *  - client_ip (when has_client_ip): the client address is (IS_IN) or is
+ *    not (IS_NOT_IN) in the union of prefixes and ranges. An address of the
+ *    other family is never "in".
+ *  - client_port / vs_port (when present): the port is (not) in the union
+ *    of the inclusive ranges (a single port is lo == hi). A packet without
+ *    ports never is "in".
+ * RATE_LIMIT admits max_rate new connections per second per client address
+ * with a bucket of burst_size (TCP SYN without ACK, every UDP datagram);
+ * the excess is dropped. Other packets matching it are allowed.
+ *
+ * Not thread-safe: one thread (the config thread) owns a struct xadc_xdp.
+ */
+#ifndef XADC_XDP_H
+#define XADC_XDP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define XADC_NSP_RULES_MAX 64	/* rules per policy (one bit each in the BPF bitmaps) */
+#define XADC_NSP_PORTS_MAX 8	/* port ranges per port condition */
+#define XADC_XDP_NSP_ID_MAX 1023 /* nsp ids are 1..this */
+#define XADC_XDP_VS_ID_MAX 4095	 /* vs ids are 0..this */
+
+enum xadc_nsp_op { XADC_NSP_IS_IN = 0, XADC_NSP_IS_NOT_IN = 1 };
+enum xadc_nsp_act { XADC_NSP_ALLOW = 0, XADC_NSP_DENY = 1, XADC_NSP_RATE_LIMIT = 2 };
+
+/* Addresses are in network order; family is 4 or 6; an IPv4 address uses
+ * addr[0..3]. */
+struct xadc_nsp_prefix {
+	uint8_t family;
+	uint8_t len;		/* 0..32 / 0..128; host bits are ignored */
+	uint8_t addr[16];
+};
+
+struct xadc_nsp_range {
+	uint8_t family;
+	uint8_t lo[16];		/* inclusive */
+	uint8_t hi[16];		/* inclusive, >= lo */
+};
+
+struct xadc_nsp_ports {
+	bool present;
+	enum xadc_nsp_op op;
+	unsigned n;		/* <= XADC_NSP_PORTS_MAX */
+	struct {
+		uint16_t lo, hi; /* inclusive, host order */
+	} r[XADC_NSP_PORTS_MAX];
+};
+
+struct xadc_nsp_rule {
+	uint32_t rule_id;	/* Avi's rule index: reported in counters and events */
+	enum xadc_nsp_act action;
+	uint32_t max_rate;	/* RATE_LIMIT: connections per second, >= 1 */
+	uint32_t burst_size;	/* RATE_LIMIT: >= 1 */
+	bool has_client_ip;
+	enum xadc_nsp_op ip_op;
+	unsigned nprefixes;
+	const struct xadc_nsp_prefix *prefixes;
+	unsigned nranges;
+	const struct xadc_nsp_range *ranges;
+	struct xadc_nsp_ports client_port;
+	struct xadc_nsp_ports vs_port;
+};
+
+struct xadc_nsp_policy {
+	unsigned nrules;	/* <= XADC_NSP_RULES_MAX */
+	const struct xadc_nsp_rule *rules;
+};
+
+/* Counters summed over CPUs (per VS or per rule). */
+struct xadc_xdp_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t drops;
+	uint64_t rate_limited;
+	uint64_t allowed;
+};
+
+/* A sampled drop (see bpf/xadc_common.h struct xadc_xdp_event). */
+struct xadc_xdp_drop {
+	uint64_t ts_ns;		/* CLOCK_MONOTONIC */
+	uint32_t vs_id, nsp_id;
+	uint32_t rule_id;	/* UINT32_MAX: no rule (malformed packet) */
+	uint8_t family, proto;
+	uint8_t reason;		/* 1 deny, 2 rate limit, 3 malformed */
+	uint16_t client_port, vs_port;
+	uint8_t client_addr[16], vip_addr[16]; /* IPv4: addr[0..3] */
+};
+
+struct xadc_xdp;
+
+/* Load the program. pin_dir: where maps are pinned and reused from (NULL
+ * means /sys/fs/bpf/xadc; "" means no pinning, e.g. for tests). bpffs is
+ * mounted on /sys/fs/bpf when it is not. Returns 0 or -errno. */
+int xadc_xdp_open(struct xadc_xdp **out, const char *pin_dir);
+/* Free the handle; pins and attachments stay (see unpin/detach). */
+void xadc_xdp_close(struct xadc_xdp *x);
+/* Remove every map pin and the pin directory. */
+int xadc_xdp_unpin(struct xadc_xdp *x);
+
+/* Attach to ifindex, native mode first, generic (skb) mode when the driver
+ * has no native XDP (logged). *native tells which, may be NULL. */
+int xadc_xdp_attach(struct xadc_xdp *x, int ifindex, bool *native);
+int xadc_xdp_detach(struct xadc_xdp *x, int ifindex);
+
+/* The program's fd (for BPF_PROG_TEST_RUN) and a map fd by map name. */
+int xadc_xdp_prog_fd(const struct xadc_xdp *x);
+int xadc_xdp_map_fd(const struct xadc_xdp *x, const char *name);
+
+/* Add or replace VIP (family 4/6, addr network order, port host order,
+ * proto IPPROTO_TCP/UDP) for vs_id; nsp_id 0 = no policy. */
+int xadc_xdp_vip_set(struct xadc_xdp *x, int family, const void *addr, uint16_t port,
+		     uint8_t proto, uint32_t vs_id, uint32_t nsp_id);
+int xadc_xdp_vip_del(struct xadc_xdp *x, int family, const void *addr, uint16_t port,
+		     uint8_t proto);
+
+/* Validate pol and make it the active generation of nsp_id atomically:
+ * packets see either the old or the new policy, never a mix. Resets the
+ * policy's per-rule counters. -EINVAL (logged, naming the rule) on bad
+ * input, -E2BIG when the tries are full. */
+int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_nsp_policy *pol);
+/* Deactivate and delete nsp_id (VIPs pointing at it then allow all). */
+int xadc_xdp_nsp_remove(struct xadc_xdp *x, uint32_t nsp_id);
+/* The active generation of nsp_id (0: none). */
+uint32_t xadc_xdp_nsp_generation(struct xadc_xdp *x, uint32_t nsp_id);
+
+int xadc_xdp_vs_stats(struct xadc_xdp *x, uint32_t vs_id, struct xadc_xdp_stats *out);
+int xadc_xdp_rule_stats(struct xadc_xdp *x, uint32_t nsp_id, unsigned pos,
+			struct xadc_xdp_stats *out);
+
+/* Drop-event sampling: one event per `every` drops per CPU (0 = off);
+ * flags: bpf/xadc_common.h XADC_CFG_F_*. */
+int xadc_xdp_configure(struct xadc_xdp *x, uint32_t sample_every, uint32_t flags);
+/* Deliver pending drop events to cb, waiting up to timeout_ms; returns the
+ * number delivered or -errno. */
+typedef void (*xadc_xdp_drop_cb)(const struct xadc_xdp_drop *d, void *arg);
+int xadc_xdp_poll_drops(struct xadc_xdp *x, xadc_xdp_drop_cb cb, void *arg, int timeout_ms);
+
+/* Policy compilation helper, exposed for tests: the per-family prefix
+ * table the LPM tries get (bits = union of rules covering each prefix). */
+struct xadc_nsp_lpm_entry {
+	uint8_t addr[16];
+	uint8_t len;		/* address prefix length */
+	uint64_t bits;
+};
+/* *out (malloc'd, caller frees) gets n entries of family fam. */
+int xadc_xdp_nsp_compile_lpm(const struct xadc_nsp_policy *pol, int fam,
+			     struct xadc_nsp_lpm_entry **out, size_t *n);
+
+#endif

@@ -1,0 +1,1145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * http_proxy.c - the HTTP/1.1 reverse proxy state machine.
+ *
+ * A session is pumped by xadc_http_run() until nothing moves: read the
+ * client, parse or validate the request, connect / write / read the server,
+ * parse or validate the response, write the client, finish the request.
+ * Bodies are streamed straight out of the input buffers (never held whole):
+ * Content-Length and chunked bodies are forwarded byte for byte, chunked
+ * framing checked by http1_chunked_feed; a full buffer simply stops reading
+ * that side (back-pressure). Pipelined requests wait in the client buffer
+ * until the current response is complete.
+ *
+ * Expect: 100-continue is answered by the proxy itself, once the server
+ * connection is established, and stripped toward the server: the client
+ * starts sending as soon as a server can take the body, and the server
+ * never has to produce an interim response.
+ *
+ * Request stages, in order (see proxy.h): READ_HEAD -> stage_http_security
+ * -> stage_http_request -> stage_req_scripts -> LB_SELECT (stage_lb_failed
+ * on failure) -> CONNECT -> SEND_HEAD/BODY -> READ_RESP_HEAD ->
+ * stage_http_response -> stage_resp_scripts -> SEND_RESP -> LOG. The policy
+ * and script stages are hooks: they may answer locally through
+ * xadc_http_local_reply() and return STAGE_ANSWERED.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "proxy_int.h"
+
+#define DEF_HEADER_TIMEOUT_MS	 10000
+#define DEF_KEEPALIVE_TIMEOUT_MS 30000
+#define DEF_BODY_TIMEOUT_MS	 30000
+
+enum stage_verdict { STAGE_CONTINUE = 0, STAGE_ANSWERED };
+
+/* Responses xadcd generates itself; one table so policies can reuse it. */
+struct local_resp {
+	int status;
+	const char *reason;
+	const char *body;
+};
+
+static const struct local_resp local_resps[] = {
+	{ 400, "Bad Request", "400 Bad Request: the request is malformed.\n" },
+	{ 403, "Forbidden", "403 Forbidden.\n" },
+	{ 404, "Not Found", "404 Not Found.\n" },
+	{ 408, "Request Timeout", "408 Request Timeout: the request did not arrive in time.\n" },
+	{ 413, "Content Too Large", "413 Content Too Large.\n" },
+	{ 414, "URI Too Long", "414 URI Too Long.\n" },
+	{ 429, "Too Many Requests", "429 Too Many Requests.\n" },
+	{ 431, "Request Header Fields Too Large",
+	  "431 Request Header Fields Too Large.\n" },
+	{ 500, "Internal Server Error", "500 Internal Server Error.\n" },
+	{ 501, "Not Implemented", "501 Not Implemented: unsupported transfer coding.\n" },
+	{ 502, "Bad Gateway", "502 Bad Gateway: the server failed or sent an invalid response.\n" },
+	{ 503, "Service Unavailable", "503 Service Unavailable: no server is available.\n" },
+	{ 504, "Gateway Timeout", "504 Gateway Timeout: the server did not answer in time.\n" },
+	{ 505, "HTTP Version Not Supported", "505 HTTP Version Not Supported.\n" },
+};
+
+static const struct local_resp *local_resp_find(int status)
+{
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(local_resps); i++)
+		if (local_resps[i].status == status)
+			return &local_resps[i];
+	return &local_resps[8]; /* 500 */
+}
+
+static bool sess_dead(const struct xadc_session *s)
+{
+	return s->cli.flags & XC_F_DEAD;
+}
+
+static uint32_t ms_or(uint32_t v, uint32_t def)
+{
+	return v ? v : def;
+}
+
+static void server_release(struct xadc_session *s)
+{
+	if (s->acquired) {
+		xadc_lb_release(s->server);
+		s->acquired = false;
+	}
+}
+
+/* ------------------------------------------------------ head writer */
+
+struct hw {
+	char *p;
+	uint32_t len, cap;
+	bool over;
+};
+
+static void hw_put(struct hw *h, const char *s, size_t n)
+{
+	if (h->over || n > h->cap - h->len) {
+		h->over = true;
+		return;
+	}
+	memcpy(h->p + h->len, s, n);
+	h->len += n;
+}
+
+static void hw_str(struct hw *h, const char *s)
+{
+	hw_put(h, s, strlen(s));
+}
+
+static void hw_slice(struct hw *h, const char *base, struct http1_slice sl)
+{
+	hw_put(h, base + sl.off, sl.len);
+}
+
+static void hw_hdr(struct hw *h, const char *base, const struct http1_header *hd)
+{
+	hw_slice(h, base, hd->name);
+	hw_put(h, ": ", 2);
+	hw_slice(h, base, hd->value);
+	hw_put(h, "\r\n", 2);
+}
+
+/* ------------------------------------------------------ local replies */
+
+/* Answer the current request with a generated response. close forces
+ * Connection: close; so does a request whose body was not consumed. */
+void xadc_http_local_reply(struct xadc_session *s, int status, bool close)
+{
+	const struct local_resp *lr = local_resp_find(status);
+	struct xadc_worker *w = s->w;
+	size_t blen = strlen(lr->body);
+	char head[256];
+	int n;
+
+	xadc_up_detach(s, false);
+	server_release(s);
+	if (s->rq == RQ_HEAD || (s->rq == RQ_BODY && !(s->rqb.done && !s->rqb.valid)))
+		close = true;
+	if (close || !s->keepalive) {
+		s->keepalive = false;
+		s->must_close = true;
+	}
+	if (s->rq == RQ_HEAD)
+		s->rq = RQ_DONE;	/* nothing more will be parsed */
+	if (xadc_buf_get(&w->bufs, &s->cout)) {
+		xadc_session_close(s);
+		return;
+	}
+	s->cout.head = s->cout.tail = 0;
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+		     "Cache-Control: no-cache\r\n%s\r\n",
+		     lr->status, lr->reason, blen,
+		     s->must_close ? "Connection: close\r\n" : "");
+	xadc_buf_append(&s->cout, head, n);
+	if (s->method_id != H1_M_HEAD)
+		xadc_buf_append(&s->cout, lr->body, blen);
+	s->status = lr->status;
+	s->resp_started = true;
+	s->rs = RS_DONE;
+	s->rsb.valid = 0;
+	if (s->vs)
+		xadc_counters_resp(&s->vs->rt->ctr[w->id], lr->status);
+}
+
+/* ------------------------------------------------------ pipeline hooks */
+
+/* HTTP security policy (allow, close, local response, rate limit). */
+static int stage_http_security(struct xadc_session *s, const struct http1_msg *m,
+			       const char *base)
+{
+	return STAGE_CONTINUE;
+}
+
+/* HTTP request policy (header actions, redirect, rewrite, switching). */
+static int stage_http_request(struct xadc_session *s, const struct http1_msg *m, const char *base)
+{
+	return STAGE_CONTINUE;
+}
+
+/* HTTP_REQ DataScripts. */
+static int stage_req_scripts(struct xadc_session *s, const struct http1_msg *m, const char *base)
+{
+	return STAGE_CONTINUE;
+}
+
+/* LB_FAILED DataScripts: may answer instead of the default 503. */
+static int stage_lb_failed(struct xadc_session *s)
+{
+	return STAGE_CONTINUE;
+}
+
+/* HTTP response policy. */
+static int stage_http_response(struct xadc_session *s, const struct http1_msg *m,
+			       const char *base)
+{
+	return STAGE_CONTINUE;
+}
+
+/* HTTP_RESP DataScripts. */
+static int stage_resp_scripts(struct xadc_session *s, const struct http1_msg *m, const char *base)
+{
+	return STAGE_CONTINUE;
+}
+
+/* ------------------------------------------------------ request head */
+
+static void copy_field(char *dst, size_t cap, uint16_t *dlen, const char *src, size_t len)
+{
+	static const char mark[] = "...";
+
+	if (len >= cap) {
+		/* keep the start, say it was cut */
+		memcpy(dst, src, cap - sizeof(mark));
+		memcpy(dst + cap - sizeof(mark), mark, sizeof(mark) - 1);
+		*dlen = cap - 1;
+		return;
+	}
+	memcpy(dst, src, len);
+	*dlen = len;
+}
+
+static void copy_log_fields(struct xadc_session *s, const struct http1_msg *m, const char *b)
+{
+	int i, from = 0;
+
+	copy_field(s->lmethod, sizeof(s->lmethod), &s->lmethod_len, b + m->method.off,
+		   m->method.len);
+	copy_field(s->luri, sizeof(s->luri), &s->luri_len, b + m->target.off, m->target.len);
+	s->lhost_len = s->lua_len = 0;
+	if (m->hdr_idx[H1_HDR_HOST] >= 0) {
+		const struct http1_header *h = &m->hdrs[m->hdr_idx[H1_HDR_HOST]];
+
+		copy_field(s->lhost, sizeof(s->lhost), &s->lhost_len, b + h->value.off,
+			   h->value.len);
+	}
+	i = http1_find_header(b, m, "user-agent", 10, &from);
+	if (i >= 0)
+		copy_field(s->lua, sizeof(s->lua), &s->lua_len, b + m->hdrs[i].value.off,
+			   m->hdrs[i].value.len);
+}
+
+/* Re-serialise the request head for the server into s->rout: origin-form,
+ * HTTP/1.1, hop-by-hop fields dropped, X-Forwarded-For / -Proto set. */
+static bool build_req_head(struct xadc_session *s, const struct http1_msg *m, const char *b)
+{
+	const struct xadc_http_profile *hp = &s->vs->http;
+	const char *xff = hp->xff_name[0] ? hp->xff_name : "X-Forwarded-For";
+	struct hw h = { .p = s->rout.data, .cap = XADC_BUF_SIZE };
+	bool first_xff = true;
+	char ip[64];
+	unsigned i;
+
+	hw_slice(&h, b, m->method);
+	hw_put(&h, " ", 1);
+	if (m->target.len && (b[m->target.off] == '/' || b[m->target.off] == '*')) {
+		hw_slice(&h, b, m->target);
+	} else {
+		/* absolute-form: send origin-form */
+		if (m->path.len)
+			hw_slice(&h, b, m->path);
+		else
+			hw_put(&h, "/", 1);
+		if (m->query.len) {
+			hw_put(&h, "?", 1);
+			hw_slice(&h, b, m->query);
+		}
+	}
+	hw_str(&h, " HTTP/1.1\r\n");
+	for (i = 0; i < m->nhdrs; i++) {
+		const struct http1_header *hd = &m->hdrs[i];
+
+		if (hd->hop_by_hop)
+			continue;
+		if (hd->id == H1_HDR_EXPECT && s->expect100)
+			continue;
+		if (hd->id == H1_HDR_X_FORWARDED_PROTO && hp->xfp_enabled)
+			continue;
+		if (hp->xff_enabled && http1_slice_eq(b, hd->name, xff))
+			continue;
+		hw_hdr(&h, b, hd);
+	}
+	if (!(m->flags & H1_F_HAS_HOST)) {
+		hw_str(&h, "Host: ");
+		hw_str(&h, xadc_sockaddr_str(&s->vaddr, ip, sizeof(ip)));
+		hw_put(&h, "\r\n", 2);
+	}
+	if (m->body == H1_BODY_CHUNKED)
+		hw_str(&h, "Transfer-Encoding: chunked\r\n");
+	if (s->upgrade && m->hdr_idx[H1_HDR_UPGRADE] >= 0) {
+		hw_str(&h, "Connection: upgrade\r\nUpgrade: ");
+		hw_slice(&h, b, m->hdrs[m->hdr_idx[H1_HDR_UPGRADE]].value);
+		hw_put(&h, "\r\n", 2);
+	}
+	if (hp->xff_enabled) {
+		/* one field: every existing value, then the client's address */
+		hw_str(&h, xff);
+		hw_put(&h, ": ", 2);
+		for (i = 0; i < m->nhdrs; i++) {
+			const struct http1_header *hd = &m->hdrs[i];
+
+			if (!http1_slice_eq(b, hd->name, xff) || !hd->value.len)
+				continue;
+			if (!first_xff)
+				hw_put(&h, ", ", 2);
+			hw_slice(&h, b, hd->value);
+			first_xff = false;
+		}
+		if (!first_xff)
+			hw_put(&h, ", ", 2);
+		hw_str(&h, xadc_sockaddr_ip(&s->caddr, ip, sizeof(ip)));
+		hw_put(&h, "\r\n", 2);
+	}
+	if (hp->xfp_enabled)
+		hw_str(&h, "X-Forwarded-Proto: http\r\n");
+	hw_put(&h, "\r\n", 2);
+	if (h.over)
+		return false;
+	s->rout.head = 0;
+	s->rout.tail = h.len;
+	return true;
+}
+
+static void body_init(struct xadc_body *bd, uint8_t type, uint64_t len)
+{
+	memset(bd, 0, sizeof(*bd));
+	bd->type = type;
+	bd->left = len;
+	bd->done = type == H1_BODY_NONE || (type == H1_BODY_LENGTH && !len);
+	if (type == H1_BODY_CHUNKED)
+		http1_chunked_init(&bd->ch);
+}
+
+/* Validate more body bytes at the head of b. Returns the number of newly
+ * validated bytes, or -1 on a chunked framing error. */
+static long body_validate(struct xadc_body *bd, const struct xadc_buf *b, bool eof)
+{
+	uint32_t avail = xbuf_len(b) - bd->valid;
+	long n = 0;
+	bool done = false;
+
+	if (bd->done || !avail) {
+		if (bd->type == H1_BODY_EOF && eof && !avail)
+			bd->done = true;
+		return 0;
+	}
+	switch (bd->type) {
+	case H1_BODY_LENGTH:
+		n = avail < bd->left ? avail : bd->left;
+		bd->left -= n;
+		bd->done = !bd->left;
+		break;
+	case H1_BODY_CHUNKED:
+		n = http1_chunked_feed(&bd->ch, xbuf_ptr(b) + bd->valid, avail, &done);
+		if (n < 0)
+			return -1;
+		bd->done = done;
+		break;
+	case H1_BODY_EOF:
+		n = avail;
+		break;
+	}
+	bd->valid += n;
+	return n;
+}
+
+static void limits_of(const struct xadc_vs *vs, struct http1_limits *lim)
+{
+	uint32_t mh = ms_or(vs->http.max_header_size, 16384);
+
+	lim->max_head = mh < XADC_BUF_SIZE - 1 ? mh : XADC_BUF_SIZE - 1;
+	lim->max_headers = ms_or(vs->http.max_header_count, 100);
+	if (lim->max_headers > HTTP1_MAX_HEADERS)
+		lim->max_headers = HTTP1_MAX_HEADERS;
+	lim->max_uri = ms_or(vs->http.max_uri, 8192);
+}
+
+static void fill_lb_ctx(struct xadc_session *s, const struct http1_msg *m, const char *b)
+{
+	struct xadc_pool *p = s->pool;
+	struct http1_slice v;
+	int i, from = 0;
+
+	memset(&s->lb, 0, sizeof(s->lb));
+	s->lb.worker = s->w->id;
+	s->lb.client = &s->caddr;
+	s->lb.uri = b + m->target.off;
+	s->lb.uri_len = m->target.len;
+	if (p->hash_hdr[0]) {
+		i = http1_find_header(b, m, p->hash_hdr, strlen(p->hash_hdr), &from);
+		if (i >= 0) {
+			s->lb.hash_hdr = b + m->hdrs[i].value.off;
+			s->lb.hash_hdr_len = m->hdrs[i].value.len;
+		}
+	}
+	if (p->persist == XADC_PERSIST_HTTP_COOKIE && p->persist_cookie[0] &&
+	    http1_find_cookie(b, m, p->persist_cookie, strlen(p->persist_cookie), &v)) {
+		s->lb.cookie = b + v.off;
+		s->lb.cookie_len = v.len;
+	}
+}
+
+/* After the first selection the head bytes may be overwritten by body
+ * bytes: retries hash on the logged copy of the URI, without header or
+ * cookie (they only pick a server other than those that failed anyway). */
+static void lb_ctx_detach(struct xadc_session *s)
+{
+	s->lb.uri = s->luri;
+	s->lb.uri_len = s->luri_len;
+	s->lb.hash_hdr = NULL;
+	s->lb.hash_hdr_len = 0;
+	s->lb.cookie = NULL;
+	s->lb.cookie_len = 0;
+}
+
+/* A complete request head of hlen bytes is at the client buffer's head. */
+static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_t hlen)
+{
+	struct xadc_worker *w = s->w;
+	const struct xadc_http_profile *hp = &s->vs->http;
+	const char *b = xbuf_ptr(&s->cli.in);
+	int ret;
+
+	copy_log_fields(s, m, b);
+	s->t_head = xadc_now_ns();
+	s->bytes_in = hlen;
+	s->method_id = m->method_id;
+	s->client_minor = m->version_minor;
+	s->nreq++;
+	s->keepalive = (m->flags & H1_F_KEEP_ALIVE) && !w->draining &&
+		       !(hp->max_keepalive_requests && s->nreq >= hp->max_keepalive_requests);
+	s->request_id = ((uint64_t)(w->id + 1) << 48) | ++w->req_seq;
+	s->vs->rt->ctr[w->id].requests++;
+	body_init(&s->rqb, m->body, m->content_length);
+	s->expect100 = (m->flags & H1_F_EXPECT_100) && !s->rqb.done && m->version_minor == 1;
+	s->upgrade = m->flags & H1_F_UPGRADE;
+	s->scanned = 0;
+
+	if (stage_http_security(s, m, b) || stage_http_request(s, m, b) ||
+	    stage_req_scripts(s, m, b))
+		goto consume;
+
+	s->pool = s->vs->pool;
+	if (xadc_buf_get(&w->bufs, &s->rout) || !build_req_head(s, m, b)) {
+		s->rq = s->rqb.done ? RQ_DONE : RQ_BODY;
+		xbuf_consume(&s->cli.in, hlen);
+		xadc_http_local_reply(s, 431, true);
+		return;
+	}
+	if (!s->pool) {
+		ret = -EHOSTUNREACH;
+	} else {
+		fill_lb_ctx(s, m, b);
+		ret = xadc_proxy_select_connect(s);
+		lb_ctx_detach(s);
+	}
+	s->rq = s->rqb.done ? RQ_DONE : RQ_BODY;
+	xbuf_consume(&s->cli.in, hlen);
+	if (ret) {
+		s->term = ret == -EHOSTUNREACH ? "no_server" : "connect_failed";
+		if (ret != -EHOSTUNREACH || stage_lb_failed(s) == STAGE_CONTINUE)
+			xadc_http_local_reply(s, ret == -EHOSTUNREACH ? 503 : 502, false);
+		return;
+	}
+	s->rs = RS_HEAD;
+	return;
+consume:
+	s->rq = s->rqb.done ? RQ_DONE : RQ_BODY;
+	xbuf_consume(&s->cli.in, hlen);
+}
+
+static void request_begin(struct xadc_session *s)
+{
+	s->rq = RQ_HEAD;
+	s->rs = RS_NONE;
+	s->t0 = xadc_now_ns();
+	s->t_start_us = xadc_wall_us();
+	s->head_ms = s->w->now;
+	s->t_head = s->t_conn0 = s->t_conn1 = s->t_resp = 0;
+	s->scanned = 0;
+	s->in_request = true;
+	s->logged = false;
+	s->status = 0;
+	s->term = NULL;
+	s->bytes_in = s->bytes_out = 0;
+	s->pool = NULL;
+	s->server = NULL;
+	s->retries = 0;
+	s->reuse_retried = s->set_cookie = s->upgrade = s->expect100 = s->sent100 = false;
+	s->body_sent = s->resp_started = s->srv_keepalive = false;
+	s->lmethod_len = s->luri_len = s->lhost_len = s->lua_len = 0;
+	memset(&s->lb, 0, sizeof(s->lb));
+	body_init(&s->rqb, H1_BODY_NONE, 0);
+	body_init(&s->rsb, H1_BODY_NONE, 0);
+}
+
+/* READ_HEAD: parse what has arrived. */
+static bool parse_head(struct xadc_session *s)
+{
+	struct http1_limits lim;
+	uint32_t len = xbuf_len(&s->cli.in);
+	int r;
+
+	limits_of(s->vs, &lim);
+	r = http1_parse_request(xbuf_ptr(&s->cli.in), len, &lim, &s->scanned, &s->w->msg);
+	if (r > 0) {
+		head_done(s, &s->w->msg, r);
+		return true;
+	}
+	if (r < 0) {
+		s->term = "bad_request";
+		xadc_http_local_reply(s, http1_error_status(r), true);
+		return true;
+	}
+	if (len >= lim.max_head) {
+		xadc_http_local_reply(s, 431, true);
+		return true;
+	}
+	if (s->cli.flags & (XC_F_RD_EOF | XC_F_ERROR)) {
+		s->term = "client_abort";
+		xadc_session_close(s);
+		return true;
+	}
+	return false;
+}
+
+static bool req_step(struct xadc_session *s)
+{
+	long n;
+
+	switch (s->rq) {
+	case RQ_IDLE:
+		if (!xbuf_len(&s->cli.in)) {
+			if (s->cli.flags & (XC_F_RD_EOF | XC_F_ERROR))
+				xadc_session_close(s);	/* keep-alive client went away */
+			return false;
+		}
+		request_begin(s);
+		/* fall through */
+	case RQ_HEAD:
+		return parse_head(s);
+	case RQ_BODY:
+		n = body_validate(&s->rqb, &s->cli.in, false);
+		if (n < 0) {
+			s->term = "bad_request_body";
+			if (!s->resp_started)
+				xadc_http_local_reply(s, 400, true);
+			else
+				xadc_session_close(s);
+			return true;
+		}
+		s->bytes_in += n;
+		if (!n && !s->rqb.done && (s->cli.flags & (XC_F_RD_EOF | XC_F_ERROR)) &&
+		    s->rqb.valid == xbuf_len(&s->cli.in)) {
+			s->term = "client_abort";
+			xadc_session_close(s);
+			return true;
+		}
+		return n > 0;
+	default:
+		return false;
+	}
+}
+
+/* ------------------------------------------------------ server side */
+
+/* The server failed before a response byte: retry or answer. */
+static void server_failed(struct xadc_session *s, const char *why, int status)
+{
+	if (!xadc_proxy_retry(s, why)) {
+		s->rs = RS_HEAD;
+		s->scanned = 0;
+		return;
+	}
+	if (s->resp_started)
+		xadc_session_close(s);
+	else
+		xadc_http_local_reply(s, status, false);
+}
+
+static bool srv_write(struct xadc_session *s)
+{
+	struct xadc_srvconn *sc = s->srv;
+	struct iovec iov[2];
+	uint32_t hl = xbuf_len(&s->rout), bl = 0;
+	size_t n;
+	int cnt = 0;
+
+	if (hl) {
+		iov[cnt].iov_base = xbuf_ptr(&s->rout);
+		iov[cnt++].iov_len = hl;
+	}
+	if (s->rq == RQ_BODY && s->rqb.valid) {
+		bl = s->rqb.valid;
+		iov[cnt].iov_base = xbuf_ptr(&s->cli.in);
+		iov[cnt++].iov_len = bl;
+	}
+	if (!cnt)
+		return false;
+	n = xadc_conn_sendv(&sc->c, iov, cnt);
+	if (!n)
+		return false;
+	s->server->rt->ctr[s->w->id].bytes_out += n;
+	s->last_srv = s->w->now;
+	if (n <= hl) {
+		s->rout.head += n;	/* kept for a resend: no consume */
+		return true;
+	}
+	s->rout.head = s->rout.tail;
+	n -= hl;
+	xbuf_consume(&s->cli.in, n);
+	s->rqb.valid -= n;
+	s->body_sent = true;
+	if (s->rqb.done && !s->rqb.valid)
+		s->rq = RQ_DONE;
+	return true;
+}
+
+static bool srv_step(struct xadc_session *s)
+{
+	struct xadc_srvconn *sc = s->srv;
+	bool p = false;
+	ssize_t n;
+	int r;
+
+	if (sc->connecting) {
+		r = xadc_up_check_connect(sc);
+		if (!r)
+			return false;
+		if (r < 0) {
+			server_failed(s, "connect_failed", 502);
+			return true;
+		}
+		p = true;
+	}
+	if (s->expect100 && !s->sent100 && !s->resp_started && s->rq == RQ_BODY) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		if (!xadc_buf_get(&s->w->bufs, &s->cout) &&
+		    xadc_buf_append(&s->cout, cont, sizeof(cont) - 1))
+			s->sent100 = true;
+	}
+	p |= srv_write(s);
+	n = xadc_conn_recv(&s->w->bufs, &sc->c);
+	if (n > 0) {
+		s->server->rt->ctr[s->w->id].bytes_in += n;
+		s->last_srv = s->w->now;
+		p = true;
+	}
+	if (n < 0) {
+		s->term = "no_memory";
+		xadc_session_close(s);
+		return true;
+	}
+	return p;
+}
+
+/* Re-serialise the final response head into cout. */
+static bool build_resp_head(struct xadc_session *s, const struct http1_msg *m, const char *b)
+{
+	struct hw h = { .p = s->cout.data + s->cout.tail, .cap = xbuf_room(&s->cout) };
+	char line[64], cookie[80];
+	unsigned i;
+
+	snprintf(line, sizeof(line), "HTTP/1.1 %u ", m->status);
+	hw_str(&h, line);
+	hw_slice(&h, b, m->reason);
+	hw_put(&h, "\r\n", 2);
+	for (i = 0; i < m->nhdrs; i++)
+		if (!m->hdrs[i].hop_by_hop)
+			hw_hdr(&h, b, &m->hdrs[i]);
+	if (m->body == H1_BODY_CHUNKED)
+		hw_str(&h, "Transfer-Encoding: chunked\r\n");
+	if (m->status == 101) {
+		hw_str(&h, "Connection: upgrade\r\n");
+		if (m->hdr_idx[H1_HDR_UPGRADE] >= 0) {
+			hw_str(&h, "Upgrade: ");
+			hw_slice(&h, b, m->hdrs[m->hdr_idx[H1_HDR_UPGRADE]].value);
+			hw_put(&h, "\r\n", 2);
+		}
+	} else if (!s->keepalive) {
+		hw_str(&h, "Connection: close\r\n");
+	} else if (s->client_minor == 0) {
+		hw_str(&h, "Connection: keep-alive\r\n");
+	}
+	if (s->set_cookie && s->pool && s->server &&
+	    !xadc_lb_cookie_value(s->server, cookie, sizeof(cookie))) {
+		hw_str(&h, "Set-Cookie: ");
+		hw_str(&h, s->pool->persist_cookie);
+		hw_put(&h, "=", 1);
+		hw_str(&h, cookie);
+		hw_str(&h, "; Path=/; HttpOnly");
+		if (s->pool->persist_timeout_s) {
+			snprintf(line, sizeof(line), "; Max-Age=%u", s->pool->persist_timeout_s);
+			hw_str(&h, line);
+		}
+		hw_put(&h, "\r\n", 2);
+	}
+	hw_put(&h, "\r\n", 2);
+	if (h.over)
+		return false;
+	s->cout.tail += h.len;
+	return true;
+}
+
+/* A complete response head of hlen bytes is at the server buffer's head. */
+static void resp_head(struct xadc_session *s, const struct http1_msg *m, uint32_t hlen)
+{
+	struct xadc_srvconn *sc = s->srv;
+	struct xadc_worker *w = s->w;
+	const char *b = xbuf_ptr(&sc->c.in);
+
+	s->scanned = 0;
+	if (xadc_buf_get(&w->bufs, &s->cout))
+		goto bad;
+	if (m->status >= 100 && m->status < 200 && m->status != 101) {
+		/* interim: relayed as is (a second 100 after ours is harmless) */
+		if (!xadc_buf_append(&s->cout, b, hlen))
+			goto bad;
+		xbuf_consume(&sc->c.in, hlen);
+		return;
+	}
+	if (m->status == 101 && !s->upgrade)
+		goto bad;
+	s->t_resp = xadc_now_ns();
+	s->status = m->status;
+	s->srv_keepalive = m->flags & H1_F_KEEP_ALIVE;
+	xadc_counters_resp(&s->vs->rt->ctr[w->id], m->status);
+	xadc_counters_resp(&s->server->rt->ctr[w->id], m->status);
+	if (stage_http_response(s, m, b) || stage_resp_scripts(s, m, b))
+		return;
+	body_init(&s->rsb, m->body, m->content_length);
+	/* a close-delimited body can only end by closing the client too */
+	if (m->body == H1_BODY_EOF || (m->body == H1_BODY_CHUNKED && !s->client_minor))
+		s->keepalive = false;
+	if (s->rq != RQ_DONE && !s->rqb.done)
+		s->keepalive = false;	/* early response: the rest of the body is not read */
+	if (!build_resp_head(s, m, b))
+		goto bad;
+	s->resp_started = true;
+	xbuf_consume(&sc->c.in, hlen);
+	if (m->status == 101) {
+		s->rs = RS_DONE;
+		s->mode = SM_TUNNEL;	/* raw bytes both ways from here */
+		return;
+	}
+	s->rs = s->rsb.done ? RS_DONE : RS_BODY;
+	return;
+bad:
+	s->term = "bad_response";
+	s->status = 0;
+	xadc_http_local_reply(s, 502, true);
+}
+
+static bool resp_step(struct xadc_session *s)
+{
+	struct xadc_srvconn *sc = s->srv;
+	struct http1_limits lim;
+	uint32_t len;
+	long n;
+	int r;
+
+	if (!sc || sc->connecting)
+		return false;
+	len = xbuf_len(&sc->c.in);
+	if (s->rs == RS_HEAD) {
+		if (len) {
+			limits_of(s->vs, &lim);
+			lim.max_head = XADC_BUF_SIZE - 1;
+			lim.max_headers = HTTP1_MAX_HEADERS;
+			r = http1_parse_response(xbuf_ptr(&sc->c.in), len, &lim, s->method_id,
+						 &s->scanned, &s->w->msg);
+			if (r > 0) {
+				resp_head(s, &s->w->msg, r);
+				return true;
+			}
+			if (r < 0 || len >= lim.max_head) {
+				s->term = "bad_response";
+				xadc_http_local_reply(s, 502, true);
+				return true;
+			}
+		}
+		if (sc->c.flags & (XC_F_RD_EOF | XC_F_ERROR)) {
+			if (!len)
+				server_failed(s, "server_closed", 502);
+			else {
+				s->term = "bad_response";
+				xadc_http_local_reply(s, 502, true);
+			}
+			return true;
+		}
+		return false;
+	}
+	if (s->rs != RS_BODY)
+		return false;
+	n = body_validate(&s->rsb, &sc->c.in, sc->c.flags & XC_F_RD_EOF);
+	if (n < 0) {
+		s->term = "bad_response_body";
+		xadc_session_close(s);
+		return true;
+	}
+	if (!s->rsb.done && (sc->c.flags & (XC_F_RD_EOF | XC_F_ERROR)) &&
+	    s->rsb.valid == xbuf_len(&sc->c.in) && !s->rsb.valid) {
+		s->term = "server_abort";
+		xadc_session_close(s);
+		return true;
+	}
+	if (s->rsb.done && !s->rsb.valid) {
+		s->rs = RS_DONE;
+		return true;
+	}
+	return n > 0;
+}
+
+/* ------------------------------------------------------ client side */
+
+static bool cli_write(struct xadc_session *s)
+{
+	struct xadc_srvconn *sc = s->srv;
+	struct iovec iov[2];
+	uint32_t hl = xbuf_len(&s->cout);
+	size_t n;
+	int cnt = 0;
+
+	if (hl) {
+		iov[cnt].iov_base = xbuf_ptr(&s->cout);
+		iov[cnt++].iov_len = hl;
+	}
+	if (s->rs == RS_BODY && sc && s->rsb.valid) {
+		iov[cnt].iov_base = xbuf_ptr(&sc->c.in);
+		iov[cnt++].iov_len = s->rsb.valid;
+	}
+	if (!cnt)
+		return false;
+	n = xadc_conn_sendv(&s->cli, iov, cnt);
+	if (s->cli.flags & XC_F_ERROR) {
+		s->term = "client_abort";
+		xadc_session_close(s);
+		return true;
+	}
+	if (!n)
+		return false;
+	s->bytes_out += n;
+	s->vs->rt->ctr[s->w->id].bytes_out += n;
+	s->last_cli = s->w->now;
+	if (n <= hl) {
+		xbuf_consume(&s->cout, n);
+		return true;
+	}
+	xbuf_consume(&s->cout, hl);
+	n -= hl;
+	xbuf_consume(&sc->c.in, n);
+	s->rsb.valid -= n;
+	if (s->rsb.done && !s->rsb.valid)
+		s->rs = RS_DONE;
+	return true;
+}
+
+static bool cli_read(struct xadc_session *s)
+{
+	ssize_t n = xadc_conn_recv(&s->w->bufs, &s->cli);
+
+	if (n < 0) {
+		s->term = "no_memory";
+		xadc_session_close(s);
+		return true;
+	}
+	if (!n)
+		return false;
+	s->vs->rt->ctr[s->w->id].bytes_in += n;
+	s->last_cli = s->w->now;
+	return true;
+}
+
+/* Start closing: FIN after the response, then drain what the client still
+ * sends for a moment so unread input does not turn our close into a reset
+ * that could destroy the response in flight. */
+static void begin_close(struct xadc_session *s)
+{
+	xadc_conn_shutdown_wr(&s->cli);
+	if (s->cli.flags & (XC_F_RD_EOF | XC_F_ERROR)) {
+		xadc_session_close(s);
+		return;
+	}
+	s->lingering = true;
+	s->last_cli = s->w->now;
+}
+
+static void linger(struct xadc_session *s)
+{
+	while (!(s->cli.flags & XC_F_DEAD)) {
+		ssize_t n = xadc_conn_recv(&s->w->bufs, &s->cli);
+
+		if (s->cli.in.data)
+			s->cli.in.head = s->cli.in.tail = 0;
+		if (n < 0 || (s->cli.flags & (XC_F_RD_EOF | XC_F_ERROR))) {
+			xadc_session_close(s);
+			return;
+		}
+		if (!n)
+			return;
+	}
+}
+
+/* The response went out completely: log, recycle, maybe read the next one. */
+static bool http_finish(struct xadc_session *s)
+{
+	struct xadc_worker *w = s->w;
+	bool reusable;
+	struct xadc_vs *vs;
+
+	if (s->rs != RS_DONE || xbuf_len(&s->cout) || s->mode != SM_HTTP)
+		return false;
+	reusable = s->rq == RQ_DONE && s->srv_keepalive && s->rsb.type != H1_BODY_EOF;
+	xadc_http_log(s);
+	s->in_request = false;
+	xadc_up_detach(s, reusable);
+	server_release(s);
+	if (s->rq != RQ_DONE || !s->keepalive || s->must_close || w->draining) {
+		begin_close(s);
+		return true;
+	}
+	s->rq = RQ_IDLE;
+	s->rs = RS_NONE;
+	xadc_buf_put(&w->bufs, &s->cout);
+	xadc_buf_put(&w->bufs, &s->rout);
+	if (!xbuf_len(&s->cli.in))
+		xadc_buf_put(&w->bufs, &s->cli.in);
+	s->last_cli = w->now;
+	if (s->hold != w->cur) {
+		/* between requests: move to the current configuration */
+		vs = xadc_worker_find_vs(w, &s->vaddr);
+		if (!vs || vs->app != XADC_APP_HTTP) {
+			xadc_session_close(s);
+			return true;
+		}
+		s->vs->rt->ctr[w->id].cur_conns--;
+		vs->rt->ctr[w->id].cur_conns++;
+		xadc_worker_unpin(w, s->hold);
+		s->hold = xadc_worker_pin(w);
+		s->vs = vs;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------ timers */
+
+enum { R_NONE, R_IDLE, R_HEADER, R_BODY, R_CONNECT, R_SERVER, R_SEND, R_LINGER };
+
+static void dl_min(uint64_t *when, int *why, uint64_t t, int r)
+{
+	if (!*when || t < *when) {
+		*when = t;
+		*why = r;
+	}
+}
+
+static uint64_t http_deadline(const struct xadc_session *s, int *why)
+{
+	const struct xadc_http_profile *hp = &s->vs->http;
+	uint64_t when = 0;
+	bool to_client = xbuf_len(&s->cout) || s->rsb.valid;
+
+	*why = R_NONE;
+	if (s->lingering) {
+		*why = R_LINGER;
+		return s->last_cli + XADC_LINGER_MS;
+	}
+	if (to_client)
+		dl_min(&when, why, s->last_cli + XADC_SEND_TIMEOUT_MS, R_SEND);
+	switch (s->rq) {
+	case RQ_IDLE:
+		dl_min(&when, why,
+		       s->last_cli + (s->nreq ? ms_or(hp->keepalive_timeout_ms,
+						      DEF_KEEPALIVE_TIMEOUT_MS)
+					      : ms_or(hp->client_header_timeout_ms,
+						      DEF_HEADER_TIMEOUT_MS)),
+		       R_IDLE);
+		break;
+	case RQ_HEAD:
+		dl_min(&when, why,
+		       s->head_ms + ms_or(hp->client_header_timeout_ms, DEF_HEADER_TIMEOUT_MS),
+		       R_HEADER);
+		break;
+	case RQ_BODY:
+		if (xbuf_room(&s->cli.in) || s->cli.in.head)
+			dl_min(&when, why,
+			       s->last_cli + ms_or(hp->client_body_timeout_ms, DEF_BODY_TIMEOUT_MS),
+			       R_BODY);
+		break;
+	}
+	if (s->srv && s->srv->connecting)
+		dl_min(&when, why, s->last_srv + xadc_pool_connect_timeout(s->pool), R_CONNECT);
+	else if (s->srv && !to_client && (s->rs == RS_HEAD || s->rs == RS_BODY))
+		dl_min(&when, why, s->last_srv + xadc_pool_server_timeout(s->pool), R_SERVER);
+	return when;
+}
+
+static void http_arm(struct xadc_session *s)
+{
+	int why;
+
+	xadc_session_arm(s, http_deadline(s, &why));
+}
+
+void xadc_http_timeout(struct xadc_session *s)
+{
+	int why;
+	uint64_t when = http_deadline(s, &why);
+
+	if (when > s->w->now) {
+		xadc_session_arm(s, when);
+		return;
+	}
+	switch (why) {
+	case R_IDLE:
+	case R_LINGER:
+		xadc_session_close(s);
+		return;
+	case R_HEADER:
+	case R_BODY:
+		s->term = "client_timeout";
+		if (s->resp_started) {
+			xadc_session_close(s);
+			return;
+		}
+		xadc_http_local_reply(s, 408, true);
+		break;
+	case R_SEND:
+		s->term = "client_timeout";
+		xadc_session_close(s);
+		return;
+	case R_CONNECT:
+		server_failed(s, "connect_timeout", 504);
+		break;
+	case R_SERVER:
+		s->term = "server_timeout";
+		if (s->resp_started) {
+			xadc_session_close(s);
+			return;
+		}
+		xadc_http_local_reply(s, 504, true);
+		break;
+	default:
+		return;
+	}
+	xadc_http_run(s);
+}
+
+/* ------------------------------------------------------ entry points */
+
+void xadc_http_start(struct xadc_session *s)
+{
+	s->mode = SM_HTTP;
+	s->rq = RQ_IDLE;
+	s->rs = RS_NONE;
+	s->keepalive = true;
+	xadc_http_run(s);
+}
+
+void xadc_http_run(struct xadc_session *s)
+{
+	bool p;
+
+	do {
+		if (s->lingering) {
+			linger(s);
+			break;
+		}
+		p = cli_read(s);
+		p |= req_step(s);
+		if (sess_dead(s))
+			return;
+		if (s->srv) {
+			p |= srv_step(s);
+			if (sess_dead(s))
+				return;
+		}
+		p |= resp_step(s);
+		if (sess_dead(s))
+			return;
+		p |= cli_write(s);
+		if (sess_dead(s))
+			return;
+		if (s->mode == SM_TUNNEL) {
+			if (xbuf_len(&s->cout))
+				continue;
+			xadc_tunnel_run(s);
+			return;
+		}
+		p |= http_finish(s);
+		if (sess_dead(s))
+			return;
+	} while (p);
+	if (sess_dead(s))
+		return;
+	if (s->rq == RQ_IDLE && s->cli.in.data && !xbuf_len(&s->cli.in))
+		xadc_buf_put(&s->w->bufs, &s->cli.in);
+	http_arm(s);
+}
+
+/* LOG: one line for the request that just ended (or was cut short). */
+void xadc_http_log(struct xadc_session *s)
+{
+	struct xadc_reqlog_rec r = {};
+	uint64_t now = xadc_now_ns(), conn_end;
+
+	if (s->logged)
+		return;
+	s->logged = true;
+	r.start_us = s->t_start_us ? s->t_start_us : xadc_wall_us();
+	r.client = &s->caddr;
+	r.vip = &s->vaddr;
+	r.vs = s->vs ? s->vs->name : "";
+	r.method = s->lmethod;
+	r.method_len = s->lmethod_len;
+	r.uri = s->luri;
+	r.uri_len = s->luri_len;
+	r.host = s->lhost;
+	r.host_len = s->lhost_len;
+	r.user_agent = s->lua;
+	r.user_agent_len = s->lua_len;
+	r.status = s->status;
+	r.pool = s->pool ? s->pool->name : NULL;
+	r.server = s->server ? s->server->name : NULL;
+	r.request_id = s->request_id;
+	r.bytes_in = s->bytes_in;
+	r.bytes_out = s->bytes_out;
+	if (s->t0 && s->t_head)
+		r.t_client_ms = (s->t_head - s->t0) / 1e6;
+	if (s->t_conn0 && s->t_conn1 >= s->t_conn0)
+		r.t_connect_ms = (s->t_conn1 - s->t_conn0) / 1e6;
+	conn_end = s->t_conn1 > s->t_head ? s->t_conn1 : s->t_head;
+	if (s->t_resp && conn_end && s->t_resp >= conn_end)
+		r.t_server_ms = (s->t_resp - conn_end) / 1e6;
+	if (s->t0)
+		r.t_total_ms = (now - s->t0) / 1e6;
+	r.termination = s->term;
+	xadc_reqlog_emit(s->w->id, &r);
+}

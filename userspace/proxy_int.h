@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * proxy_int.h - internals shared by the data-path files: worker.c (loop,
+ * listeners, snapshots, timers), upstream.c (server connections and the idle
+ * pool), http_proxy.c (HTTP/1.1 state machine) and l4_proxy.c (TCP relay).
+ *
+ * Ownership: a worker owns every object below that points to it; only that
+ * worker's thread touches them. Objects closed while an epoll batch is
+ * being dispatched are freed after the batch (XC_F_DEAD marks them), so a
+ * later event of the same batch never sees freed memory.
+ */
+#ifndef XADC_PROXY_INT_H
+#define XADC_PROXY_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "xadc/http1.h"
+#include "xadc/lb.h"
+#include "xadc/reqlog.h"
+#include "xadc/snapshot.h"
+#include "conn.h"
+
+#define XADC_IDLE_PER_SERVER	64	/* idle keep-alive server conns per server per worker */
+#define XADC_IDLE_TIMEOUT_MS	60000
+#define XADC_IDLE_BUCKETS	256
+#define XADC_SERVER_TIMEOUT_MS	60000	/* pool->server_timeout_ms == 0 */
+#define XADC_CONNECT_TIMEOUT_MS	4000	/* pool->connect_timeout_ms == 0 */
+#define XADC_SEND_TIMEOUT_MS	60000	/* a client that does not read its response */
+#define XADC_TUNNEL_TIMEOUT_MS	3600000	/* idle L4 / upgraded connection */
+#define XADC_LINGER_MS		2000	/* reading after an error response before close */
+#define XADC_ACCEPT_BURST	64
+
+/* A snapshot as seen by one worker; pins are counted without atomics. */
+struct xadc_snap_holder {
+	struct xadc_snapshot *snap;
+	unsigned pins;
+	struct xadc_snap_holder *next;	/* retired holders still pinned */
+};
+
+struct xadc_wlistener {
+	struct xadc_conn c;		/* type XC_LISTENER */
+	union xadc_sockaddr addr;
+	struct xadc_vs *vs;		/* in the worker's current snapshot */
+	bool seen;			/* reconcile mark */
+	struct xadc_wlistener *next;
+};
+
+enum { XT_SESSION = 1, XT_IDLE };
+
+struct xadc_worker {
+	unsigned id;
+	pthread_t thr;
+	int epfd;
+	struct xadc_conn evc;		/* eventfd, type XC_EVENTFD */
+	atomic_int stopping;		/* set by xadc_proxy_stop */
+	bool draining;
+	uint64_t drain_deadline;
+	uint64_t gen;
+	atomic_ullong gen_pub;		/* for status */
+	atomic_uint nconn_pub;
+	struct xadc_snap_holder *cur;
+	struct xadc_snap_holder *retired;
+	struct xadc_wlistener *listeners;
+	bool accept_paused;
+	unsigned nconn, maxconn;
+	uint64_t now;			/* ms, refreshed per loop iteration */
+	uint64_t req_seq;
+	struct xadc_theap timers;
+	struct xadc_bufpool bufs;
+	struct xlist sessions;		/* live client sessions */
+	void *free_sess, *free_srv;	/* object free lists */
+	unsigned nfree_sess, nfree_srv;
+	struct xlist dead, dead_srv;	/* closed this batch, freed after it */
+	unsigned drain_timeout_ms;
+	struct xlist idle[XADC_IDLE_BUCKETS];
+	unsigned nidle;
+	struct http1_msg msg;		/* parse scratch, used within one call */
+};
+
+enum sess_mode { SM_HTTP = 0, SM_TUNNEL };
+enum rq_state { RQ_IDLE = 0, RQ_HEAD, RQ_BODY, RQ_DONE };
+enum rs_state { RS_NONE = 0, RS_HEAD, RS_BODY, RS_DONE };
+
+struct xadc_srvconn;
+
+/* Framing state of a body streamed through a buffer. */
+struct xadc_body {
+	uint8_t type;			/* enum http1_body */
+	bool done;			/* every body byte has been validated */
+	uint32_t valid;			/* validated bytes at the buffer's head, not yet sent */
+	uint64_t left;			/* H1_BODY_LENGTH: bytes not yet validated */
+	struct http1_chunked ch;
+};
+
+struct xadc_session {
+	struct xadc_conn cli;		/* type XC_CLIENT: must stay first */
+	struct xadc_worker *w;
+	struct xlist node;		/* w->sessions, or w->dead */
+	struct xadc_timer timer;
+	struct xadc_snap_holder *hold;
+	struct xadc_vs *vs;
+	union xadc_sockaddr caddr, vaddr;
+	struct xadc_buf cout;		/* to the client: heads, local responses */
+	struct xadc_buf rout;		/* request head for the server */
+	struct xadc_srvconn *srv;
+	uint8_t mode, rq, rs;
+	bool keepalive;			/* client connection persists after this response */
+	bool must_close;		/* close once cout is flushed */
+	bool lingering;			/* FIN sent after an error, draining input */
+	bool logged, in_request, acquired, set_cookie, upgrade, expect100, sent100;
+	bool body_sent;			/* a request body byte reached a server */
+	bool resp_started;		/* a response byte reached the client */
+	bool reuse_retried;
+	bool srv_keepalive;		/* the server keeps its connection open */
+	uint8_t method_id;
+	uint8_t client_minor;
+	struct xadc_body rqb, rsb;
+	size_t scanned;
+	uint32_t nreq;
+	/* server selection */
+	struct xadc_pool *pool;
+	struct xadc_server *server;
+	struct xadc_lb_ctx lb;
+	unsigned retries;
+	/* timing (monotonic ns) and activity (ms) */
+	uint64_t t_start_us, t0, t_head, t_conn0, t_conn1, t_resp;
+	uint64_t last_cli, last_srv;	/* ms of the last progress on each side */
+	uint64_t head_ms;		/* ms when the current head began */
+	/* log */
+	int status;
+	const char *term;
+	uint64_t request_id, bytes_in, bytes_out;
+	uint16_t lmethod_len, luri_len, lhost_len, lua_len;
+	char lmethod[24], luri[1024], lhost[256], lua[256];
+};
+
+struct xadc_srvconn {
+	struct xadc_conn c;		/* type XC_SERVER: must stay first */
+	struct xadc_worker *w;
+	struct xadc_session *sess;	/* NULL while idle in the pool */
+	struct xadc_server *server;	/* valid while attached to a session */
+	struct xadc_rt *rt;		/* idle pool key; kept alive by the current snapshot */
+	struct xadc_timer timer;	/* idle timeout */
+	struct xlist node;		/* idle bucket, or w->dead */
+	bool connecting, reused;
+};
+
+/* worker.c */
+struct xadc_snap_holder *xadc_worker_pin(struct xadc_worker *w);
+void xadc_worker_unpin(struct xadc_worker *w, struct xadc_snap_holder *h);
+struct xadc_vs *xadc_worker_find_vs(struct xadc_worker *w, const union xadc_sockaddr *vip);
+void xadc_session_close(struct xadc_session *s);
+void xadc_session_arm(struct xadc_session *s, uint64_t when);
+uint32_t xadc_pool_connect_timeout(const struct xadc_pool *p);
+uint32_t xadc_pool_server_timeout(const struct xadc_pool *p);
+void xadc_counters_resp(struct xadc_counters *c, int status);
+
+/* upstream.c: attach a server connection to s->server (idle one first
+ * unless fresh). 0, or a negative errno when the connect failed at once. */
+int xadc_up_attach(struct xadc_session *s, bool fresh);
+/* Connect completed? Called on write readiness of a connecting socket. */
+int xadc_up_check_connect(struct xadc_srvconn *sc);
+/* Detach s's server connection: back to the idle pool when reusable. */
+void xadc_up_detach(struct xadc_session *s, bool reusable);
+void xadc_up_idle_event(struct xadc_srvconn *sc);
+void xadc_up_idle_timeout(struct xadc_srvconn *sc);
+/* Close idle connections whose server is not in snap (NULL: all). */
+void xadc_up_prune(struct xadc_worker *w, struct xadc_snapshot *snap);
+void xadc_up_free(struct xadc_worker *w, struct xadc_srvconn *sc);
+
+/* http_proxy.c */
+void xadc_http_start(struct xadc_session *s);
+void xadc_http_run(struct xadc_session *s);
+void xadc_http_timeout(struct xadc_session *s);
+void xadc_http_log(struct xadc_session *s);
+/* Local responses (errors, later policy responses) go through here. */
+void xadc_http_local_reply(struct xadc_session *s, int status, bool close);
+
+/* l4_proxy.c */
+void xadc_l4_start(struct xadc_session *s);
+void xadc_tunnel_run(struct xadc_session *s);
+void xadc_tunnel_timeout(struct xadc_session *s);
+/* Server selection and connect with retries shared by HTTP and L4:
+ * 0 when a connection is on its way, -EAGAIN-style negative errno when no
+ * server could be attached (caller answers). */
+int xadc_proxy_select_connect(struct xadc_session *s);
+/* A server connection failed before any response: retry or give up.
+ * Returns 0 when a new attempt is under way. */
+int xadc_proxy_retry(struct xadc_session *s, const char *why);
+
+#endif
