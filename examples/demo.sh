@@ -71,7 +71,7 @@ xadcctl_se logs -n 5 | cut -c1-220 | sed 's/^/    /'
 
 section "Health drill: b2's /health starts failing"
 xt_health_down 2
-echo "    touched the flip file; waiting for failed_checks (2 x 1 s)..."
+echo "    touched the flip file; waiting for failed_checks (2 x 2 s)..."
 wait_state "$(backend_ip 2)" 8080 DOWN 15 >/dev/null || echo "    b2 was not marked down!"
 show_servers
 echo "    12 requests now:"
