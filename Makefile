@@ -16,7 +16,7 @@ CFLAGS   ?= -O2 -g
 XCFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	    -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
 	    -D_GNU_SOURCE -Iinclude -pthread -MMD -MP
-LDLIBS   := -pthread -ljansson -lmicrohttpd -lm
+LDLIBS   := -pthread -ljansson -lmicrohttpd -lm -lhs -lpcre2-8 -lstdc++
 
 ifeq ($(V),1)
 Q :=
@@ -28,7 +28,7 @@ endif
 
 # The daemon's modules. main.c is kept out of the library so unit tests
 # can link every module without a second main().
-XADCD_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+XADCD_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c policy/*.c datascript/*.c))
 XADCD_OBJS := $(XADCD_SRCS:%.c=$(BUILD)/%.o)
 LIBXADC    := $(BUILD)/libxadc.a
 
@@ -45,12 +45,11 @@ FUZZ_BINS  := $(FUZZ_SRCS:selftests/fuzz/%.c=$(BUILD)/selftests/%)
 # tool or header below is missing.
 DEB_PKGS := build-essential clang llvm pkg-config libjansson-dev libmicrohttpd-dev \
 	    libcurl4-openssl-dev libssl-dev libbpf-dev libxdp-dev xdp-tools bpftool \
-	    liblua5.4-dev libnl-3-dev libnl-route-3-dev libpcre2-dev libclang-rt-14-dev \
+	    liblua5.4-dev libnl-3-dev libnl-route-3-dev libpcre2-dev libhyperscan-dev libclang-rt-14-dev \
 	    nginx-light haproxy wrk curl iproute2 iputils-ping jq perl nftables \
 	    procps psmisc
-DEPS_STAMP_CHECK := test -f /usr/include/jansson.h -a -f /usr/include/microhttpd.h \
-	    -a -f /usr/include/x86_64-linux-gnu/curl/curl.h -a -x /usr/sbin/nginx \
-	    -a -x /usr/bin/wrk -a -x /usr/bin/prove -a -x /usr/bin/jq
+# True when every package is installed (dpkg -s is quick and exact).
+DEPS_STAMP_CHECK := for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || exit 1; done
 
 .PHONY: all help deps deps-check test unit e2e fuzz demo bench clean format
 
@@ -71,13 +70,13 @@ help:
 	@echo 'Variables: V=1 verbose, BUILD=dir, CC=compiler, T=pattern (test filter)'
 
 deps:
-	@if $(DEPS_STAMP_CHECK); then echo 'deps: all present'; else \
+	@if ( $(DEPS_STAMP_CHECK) ); then echo 'deps: all present'; else \
 		echo 'deps: installing Debian packages'; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends $(DEB_PKGS); fi
 
 deps-check:
-	@$(DEPS_STAMP_CHECK) || $(MAKE) --no-print-directory deps
+	@( $(DEPS_STAMP_CHECK) ) || $(MAKE) --no-print-directory deps
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -131,4 +130,74 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/userspace/*.d $(BUILD)/ctl/*.d)
+# --- DataSet micro-benchmark (policy/dataset*.c) ---
+# make bench-dataset: per-match cost of every string/IP group operator at
+# 10, 10,000 and 100,000 entries; tables in bench/results/dataset.{md,json}.
+$(BUILD)/bench/bench_dataset: bench/micro/bench_dataset.c $(LIBXADC)
+	@mkdir -p $(dir $@)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -Ipolicy -o $@ $< $(LIBXADC) $(LDLIBS)
+
+bench-dataset: $(BUILD)/bench/bench_dataset
+	$(BUILD)/bench/bench_dataset bench/results
+.PHONY: bench-dataset
+# --- end DataSet micro-benchmark ---
+
+# --- XDP data plane (bpf/) ---
+# bpf/*.bpf.c are compiled with clang's BPF target against a vmlinux.h
+# generated from the running kernel's BTF, and embedded into libxadc as
+# bpftool skeletons (userspace/xdp_*.c include $(BUILD)/bpf/*.skel.h).
+BPFTOOL   ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_CFLAGS := -target bpf -g -O2 -Wall -D__TARGET_ARCH_x86 -I$(BUILD)/bpf -Ibpf
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+BPF_TEST_SRCS := $(wildcard selftests/bpf/test_bpf_*.c)
+BPF_TEST_BINS := $(BPF_TEST_SRCS:selftests/bpf/%.c=$(BUILD)/selftests/%)
+LDLIBS    += -lbpf -lxdp -lelf -lz
+FUZZ_CFLAGS += -I$(BUILD)/bpf -Ibpf
+
+$(BUILD)/bpf/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/xadc_common.h $(BUILD)/bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Skeleton named <prog>_bpf so it cannot clash with the library's types.
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp 2>/dev/null && mv $@.tmp $@
+
+$(BUILD)/userspace/xdp_%.o: userspace/xdp_%.c $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -I$(BUILD)/bpf -Ibpf -c $< -o $@
+
+# BPF tests: run by selftests/run.sh with the unit tests (they skip
+# themselves when BPF is unavailable).
+$(BUILD)/selftests/test_bpf_%: selftests/bpf/test_bpf_%.c selftests/bpf/pkt.h \
+		$(LIBXADC) selftests/lib/test_progs.h
+	@mkdir -p $(dir $@)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -Iselftests/lib -Ipolicy -I$(BUILD)/bpf -Ibpf -o $@ $< \
+		$(LIBXADC) $(LDLIBS)
+
+# Not a test (no test_ prefix): selftests/e2e/xdp_nsp.sh drives it.
+$(BUILD)/selftests/xdp_nsp_helper: selftests/bpf/xdp_nsp_helper.c $(LIBXADC)
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< $(LIBXADC) $(LDLIBS)
+
+.PRECIOUS: $(BUILD)/bpf/%.bpf.o $(BUILD)/bpf/vmlinux.h
+$(FUZZ_BINS): $(BPF_SKELS)
+all: $(BPF_TEST_BINS) $(BUILD)/selftests/xdp_nsp_helper
+bpf: $(BPF_SKELS) $(BPF_TEST_BINS)
+bpf-test: $(BPF_TEST_BINS)
+	prove -f $(BPF_TEST_BINS)
+.PHONY: bpf bpf-test
+# --- end XDP data plane ---
+
+-include $(wildcard $(BUILD)/userspace/*.d $(BUILD)/policy/*.d $(BUILD)/datascript/*.d $(BUILD)/ctl/*.d)

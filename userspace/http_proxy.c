@@ -418,6 +418,25 @@ static void lb_ctx_detach(struct xadc_session *s)
 	s->lb.cookie_len = 0;
 }
 
+/*
+ * Chunked framing that arrived together with the head is checked before a
+ * server is chosen, so a request whose body is visibly malformed (the usual
+ * shape of a smuggling probe) is refused without ever reaching a server.
+ * Works on a copy of the scanner state: the body is validated again, for
+ * real, as it is forwarded.
+ */
+static bool body_prefix_bad(const struct xadc_session *s, uint32_t hlen)
+{
+	uint32_t avail = xbuf_len(&s->cli.in) - hlen;
+	struct http1_chunked ch;
+	bool done;
+
+	if (s->rqb.type != H1_BODY_CHUNKED || !avail)
+		return false;
+	ch = s->rqb.ch;
+	return http1_chunked_feed(&ch, xbuf_ptr(&s->cli.in) + hlen, avail, &done) < 0;
+}
+
 /* A complete request head of hlen bytes is at the client buffer's head. */
 static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_t hlen)
 {
@@ -445,6 +464,13 @@ static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_
 	    stage_req_scripts(s, m, b))
 		goto consume;
 
+	if (body_prefix_bad(s, hlen)) {
+		s->term = "bad_request_body";
+		s->rq = RQ_DONE;
+		xbuf_consume(&s->cli.in, hlen);
+		xadc_http_local_reply(s, 400, true);
+		return;
+	}
 	s->pool = s->vs->pool;
 	if (xadc_buf_get(&w->bufs, &s->rout) || !build_req_head(s, m, b)) {
 		s->rq = s->rqb.done ? RQ_DONE : RQ_BODY;
@@ -689,7 +715,7 @@ static bool build_resp_head(struct xadc_session *s, const struct http1_msg *m, c
 		hw_str(&h, "Connection: keep-alive\r\n");
 	}
 	if (s->set_cookie && s->pool && s->server &&
-	    !xadc_lb_cookie_value(s->server, cookie, sizeof(cookie))) {
+	    xadc_lb_cookie_value(s->server, cookie, sizeof(cookie)) > 0) {
 		hw_str(&h, "Set-Cookie: ");
 		hw_str(&h, s->pool->persist_cookie);
 		hw_put(&h, "=", 1);

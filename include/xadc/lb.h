@@ -38,7 +38,8 @@ struct xadc_server *xadc_lb_select(struct xadc_pool *pool, const struct xadc_lb_
 void xadc_lb_acquire(struct xadc_server *srv);
 void xadc_lb_release(struct xadc_server *srv);
 
-/* Persistence cookie value for srv (hex token), written into buf. */
+/* Persistence cookie value for srv (hex token), written into buf.
+ * Returns its length (16) or a negative errno. */
 int xadc_lb_cookie_value(const struct xadc_server *srv, char *buf, size_t len);
 
 /* Build pool->chash (Maglev-style, weighted by ratio) and pool->ws; called by

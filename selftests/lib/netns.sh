@@ -47,10 +47,10 @@ xt_require_e2e()
 	[ -n "$XADC_BUILD" ] || skip_all "XADC_BUILD not set (run through make test / make e2e)"
 	local b
 	for b in "$XADC_BUILD/xadcd" "$XADC_BUILD/xadcctl"; do
-		[ -x "$b" ] || skip_all "$b not built"
+		[ -x "$b" ] || bail_out "$b not built"
 	done
 	for b in ip nginx curl jq perl md5sum; do
-		command -v "$b" >/dev/null || skip_all "$b not installed (make deps)"
+		command -v "$b" >/dev/null || bail_out "$b not installed (make deps)"
 	done
 	ip netns add "${XT_PREFIX}probe" 2>/dev/null || skip_all "cannot create network namespaces here"
 	ip netns del "${XT_PREFIX}probe"

@@ -131,6 +131,15 @@ skip()
 	printf 'ok %d - %s # SKIP %s\n' "$TAP_N" "$2" "$1"
 }
 
+# bail_out REASON: something that make test itself provides is missing (a
+# binary it builds, a package make deps installs): that is a failure of the
+# suite, never a skip.
+bail_out()
+{
+	printf 'Bail out! %s\n' "$*"
+	exit 1
+}
+
 skip_all()
 {
 	printf '1..0 # SKIP %s\n' "$1"

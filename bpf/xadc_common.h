@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xadc_common.h - every structure shared by the XDP program (bpf/xadc_xdp.bpf.c)
+ * and its userspace loader (userspace/xdp_*.c): map keys and values,
+ * counters, drop events and configuration. Defined once here so that both
+ * sides (and bpftool, through BTF) agree on one layout.
+ *
+ * Conventions: IP addresses are stored as 16 bytes; an IPv4 address is kept
+ * in its IPv4-mapped IPv6 form (::ffff:a.b.c.d) in VIP and rate-limit keys
+ * so that one key type serves both families. Ports and addresses are kept
+ * in host order for ports and network order for addresses.
+ */
+#ifndef XADC_BPF_COMMON_H
+#define XADC_BPF_COMMON_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define XADC_PIN_DIR		"/sys/fs/bpf/xadc"
+
+#define XADC_XDP_MAX_VIPS	8192	/* VIP:port:proto entries (+ address entries) */
+#define XADC_XDP_MAX_VS		4096	/* vs_id < this */
+#define XADC_XDP_MAX_NSP	1024	/* nsp_id < this; 0 means "no policy" */
+#define XADC_NSP_MAX_RULES	64	/* one bit per rule in a __u64 */
+#define XADC_NSP_MAX_PORTS	8	/* port ranges per rule per condition */
+#define XADC_NSP_MAX_PREFIXES	(1 << 20) /* LPM trie entries per family, all policies */
+#define XADC_RL_MAX_ENTRIES	65536	/* token buckets (LRU) */
+#define XADC_IPV6_MAX_EXTHDR	6	/* extension headers skipped before giving up */
+
+/* Network security policy actions (Avi NETWORK_SECURITY_POLICY_ACTION_TYPE_*). */
+enum xadc_nsp_action_k {
+	XADC_NSP_ACT_ALLOW = 0,
+	XADC_NSP_ACT_DENY = 1,
+	XADC_NSP_ACT_RATE_LIMIT = 2,
+};
+
+/* VIP table: key (address, port, protocol). port 0 and proto 0 is the
+ * "address entry" userspace adds for every VIP address, so the program can
+ * tell that a packet it cannot parse to its ports is aimed at a VIP. */
+struct xadc_vip_key {
+	__u8 addr[16];		/* network order; IPv4 as ::ffff:a.b.c.d */
+	__u16 port;		/* host order */
+	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP; 0 = address entry */
+	__u8 pad;
+};
+
+#define XADC_VIP_F_NSP	(1U << 0)	/* nsp_id is set: run the policy */
+
+struct xadc_vip_val {
+	__u32 vs_id;		/* index into the per-VS counters */
+	__u32 flags;		/* XADC_VIP_F_* */
+	__u32 nsp_id;		/* index into xadc_nsp_gen */
+};
+
+/* LPM trie keys. The policy id and generation are part of the matched bits
+ * (prefixlen = 64 + address prefix length), so one trie serves every policy
+ * and every generation. */
+struct xadc_lpm4_key {
+	__u32 prefixlen;
+	__u32 nsp_id;		/* big-endian, compared bitwise */
+	__u32 gen;		/* big-endian */
+	__u8 addr[4];
+};
+
+struct xadc_lpm6_key {
+	__u32 prefixlen;
+	__u32 nsp_id;
+	__u32 gen;
+	__u8 addr[16];
+};
+
+/* LPM value: bit i set when rule i's client-IP set contains the whole prefix.
+ * Userspace makes it the union over every configured prefix covering this
+ * one, because the trie only returns the longest match. */
+struct xadc_lpm_val {
+	__u64 rules;
+};
+
+struct xadc_nsp_rules_key {
+	__u32 nsp_id;
+	__u32 gen;
+};
+
+struct xadc_port_range {
+	__u16 lo;		/* host order, inclusive */
+	__u16 hi;
+};
+
+/* Rule flags. */
+#define XADC_RULE_F_CPORT	(1U << 0)	/* client port condition present */
+#define XADC_RULE_F_CPORT_NOT	(1U << 1)	/* ... IS_NOT_IN */
+#define XADC_RULE_F_VSPORT	(1U << 2)	/* vs port condition present */
+#define XADC_RULE_F_VSPORT_NOT	(1U << 3)
+
+struct xadc_nsp_rule_k {
+	__u32 rule_id;		/* the user's rule index, reported in events */
+	__u8 action;		/* enum xadc_nsp_action_k */
+	__u8 flags;		/* XADC_RULE_F_* */
+	__u8 ncport;
+	__u8 nvsport;
+	__u32 max_rate;		/* RATE_LIMIT: new connections per second */
+	__u32 burst;		/* RATE_LIMIT: bucket depth */
+	struct xadc_port_range cport[XADC_NSP_MAX_PORTS];
+	struct xadc_port_range vsport[XADC_NSP_MAX_PORTS];
+};
+
+/* One policy generation: rules in order, and which rules have which kind
+ * of client-IP condition. */
+struct xadc_nsp_rules {
+	__u32 nrules;
+	__u32 pad;
+	__u64 ip_in_mask;	/* rules with client_ip IS_IN */
+	__u64 ip_not_mask;	/* rules with client_ip IS_NOT_IN */
+	__u64 ip_any_mask;	/* rules without a client_ip condition */
+	struct xadc_nsp_rule_k rule[XADC_NSP_MAX_RULES];
+};
+
+/* Token bucket per (policy, rule, client). */
+struct xadc_rl_key {
+	__u32 nsp_id;
+	__u32 rule_id;
+	__u8 addr[16];
+};
+
+struct xadc_rl_val {
+	__u64 tokens;		/* in 1e-9 tokens, capped at burst * 1e9 */
+	__u64 last_ns;
+};
+
+/* Counters, per CPU, per VS (index vs_id) and per rule (index
+ * nsp_id * XADC_NSP_MAX_RULES + rule position). */
+struct xadc_xdp_counters {
+	__u64 packets;
+	__u64 bytes;
+	__u64 drops;		/* denied by a rule or malformed toward a VIP */
+	__u64 rate_limited;	/* dropped by a RATE_LIMIT rule's bucket */
+	__u64 allowed;		/* passed to the stack */
+};
+
+/* Program-wide counters (per CPU, one slot). */
+struct xadc_xdp_global {
+	__u64 packets;
+	__u64 not_ip;		/* ARP, LLDP, ... passed */
+	__u64 not_vip;		/* IP but no VIP entry: passed */
+	__u64 malformed;	/* truncated/bad headers: passed, or dropped when to a VIP */
+	__u64 fragments;	/* non-first fragments: passed */
+	__u64 icmp;		/* ICMP/ICMPv6 passed */
+	__u64 events_lost;	/* ring buffer full */
+};
+
+/* Configuration, one entry. */
+#define XADC_CFG_F_RECORD_LAST	(1U << 0)	/* tests: store each decision in xadc_last */
+
+struct xadc_xdp_config {
+	__u32 sample_every;	/* drop events: 1 in N drops per CPU, 0 = none */
+	__u32 flags;		/* XADC_CFG_F_* */
+};
+
+/* Reason a packet was dropped, in events and xadc_last. */
+enum xadc_xdp_reason {
+	XADC_REASON_NONE = 0,		/* allowed / not subject to policy */
+	XADC_REASON_DENY = 1,		/* a DENY rule matched */
+	XADC_REASON_RATE_LIMIT = 2,	/* a RATE_LIMIT rule's bucket was empty */
+	XADC_REASON_MALFORMED = 3,	/* unparseable packet to a VIP address */
+};
+
+/* A sampled drop, from the ring buffer. */
+struct xadc_xdp_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u32 vs_id;
+	__u32 nsp_id;
+	__u32 rule_id;		/* user's rule index; ~0 when no rule */
+	__u16 client_port;	/* host order */
+	__u16 vs_port;
+	__u8 family;		/* 4 or 6 */
+	__u8 proto;
+	__u8 reason;		/* enum xadc_xdp_reason */
+	__u8 pad;
+	__u8 client_addr[16];	/* IPv4 mapped */
+	__u8 vip_addr[16];
+};
+
+/* The last decision (only with XADC_CFG_F_RECORD_LAST): lets tests compare
+ * the matched rule, not just the verdict. */
+#define XADC_LAST_NO_RULE 0xffffffffU
+struct xadc_xdp_last {
+	__u32 seq;		/* incremented per VIP packet */
+	__u32 rule_pos;		/* matched rule position, XADC_LAST_NO_RULE if none */
+	__u32 action;		/* xdp action returned */
+	__u32 reason;		/* enum xadc_xdp_reason */
+};
+
+#endif

@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xadc_xdp.bpf.c - the xadc XDP data plane: VIP lookup and the network
+ * security policy (Avi networksecuritypolicy), enforced before the stack.
+ *
+ * Per packet: parse Ethernet (+ up to 2 VLAN tags, 802.1Q or 802.1ad),
+ * IPv4 (options skipped via ihl) or IPv6 (up to XADC_IPV6_MAX_EXTHDR
+ * extension headers), then TCP/UDP ports; look up (dst address, dst port,
+ * proto) in xadc_vips; not a VIP -> XDP_PASS untouched. For a VIP with a
+ * policy, evaluate its active generation: ordered rules, first match wins,
+ * no match -> allow. Client-IP matching of the whole policy costs one LPM
+ * lookup (the trie value is the bitmap of rules whose IP set contains the
+ * address); ports are checked only for the candidate rules.
+ *
+ * Packets the policy is not about, and what happens to them:
+ *  - ARP, LLDP, any non-IP ethertype: XDP_PASS (counted not_ip).
+ *  - More than 2 VLAN tags: not parsed further, XDP_PASS (not_ip).
+ *  - ICMP and ICMPv6 (echo, ND, and errors toward a VIP including
+ *    fragmentation-needed / packet-too-big): XDP_PASS, so neighbour
+ *    discovery and path MTU discovery keep working. VIPs are TCP/UDP only.
+ *  - Non-first IP fragments (IPv4 offset != 0, IPv6 fragment header with
+ *    offset != 0): XDP_PASS. They carry no ports, so the policy cannot be
+ *    evaluated on them; the first fragment carries the ports and is policed,
+ *    and if it is dropped the kernel never completes reassembly, so the
+ *    rest time out harmlessly. Linux discards overlapping fragments, so a
+ *    later fragment cannot rewrite the policed ports (RFC 1858).
+ *  - Truncated or malformed headers: if the destination address is not a
+ *    VIP address (or could not even be read), XDP_PASS and count malformed:
+ *    the kernel validates headers again and drops garbage, and XDP must not
+ *    blackhole traffic it does not understand. If the destination *is* a
+ *    VIP address, XDP_DROP (counted in the VS's drops): an IP packet to a
+ *    VIP whose ports we cannot read (tiny first fragment, truncated L4,
+ *    too many IPv6 extension headers) is exactly what would slip past the
+ *    policy, so it is refused.
+ *
+ * Rate limiting counts new connections: a TCP SYN without ACK, and every
+ * UDP packet. Other TCP segments matching a RATE_LIMIT rule are allowed.
+ * Buckets are per (policy, rule id, client address), updated without locks:
+ * two CPUs racing on one client may each admit a packet, an acceptable
+ * over-admission of at most one packet per CPU.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <xdp/xdp_helpers.h>
+#include "xadc_common.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define ETH_P_8021Q	0x8100
+#define ETH_P_8021AD	0x88A8
+#define IPPROTO_HOPOPTS_	0
+#define IPPROTO_ROUTING_	43
+#define IPPROTO_FRAGMENT_	44
+#define IPPROTO_AH_		51
+#define IPPROTO_DSTOPTS_	60
+#define IPPROTO_ICMPV6_		58
+#define IP_MF		0x2000
+#define IP_OFFSET	0x1fff
+#define NSEC_PER_SEC	1000000000ULL
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* libxdp metadata: run priority in a multi-program dispatcher, and go on to
+ * the next program when we return XDP_PASS. */
+struct {
+	__uint(priority, 10);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(xadc_xdp);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XADC_XDP_MAX_VIPS);
+	__type(key, struct xadc_vip_key);
+	__type(value, struct xadc_vip_val);
+} xadc_vips SEC(".maps");
+
+/* Active generation per policy (0 = none installed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XADC_XDP_MAX_NSP);
+	__type(key, __u32);
+	__type(value, __u32);
+} xadc_nsp_gen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * XADC_XDP_MAX_NSP);
+	__type(key, struct xadc_nsp_rules_key);
+	__type(value, struct xadc_nsp_rules);
+} xadc_nsp_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XADC_NSP_MAX_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xadc_lpm4_key);
+	__type(value, struct xadc_lpm_val);
+} xadc_nsp_lpm4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XADC_NSP_MAX_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xadc_lpm6_key);
+	__type(value, struct xadc_lpm_val);
+} xadc_nsp_lpm6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XADC_RL_MAX_ENTRIES);
+	__type(key, struct xadc_rl_key);
+	__type(value, struct xadc_rl_val);
+} xadc_ratelimit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XADC_XDP_MAX_VS);
+	__type(key, __u32);
+	__type(value, struct xadc_xdp_counters);
+} xadc_vs_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XADC_XDP_MAX_NSP * XADC_NSP_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct xadc_xdp_counters);
+} xadc_rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xadc_xdp_global);
+} xadc_global_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xadc_xdp_config);
+} xadc_config SEC(".maps");
+
+/* Per-CPU drop counter driving the 1-in-N event sampling. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} xadc_sample_cnt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} xadc_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xadc_xdp_last);
+} xadc_last SEC(".maps");
+
+/* What the parser found. */
+struct pkt {
+	__u8 family;		/* 4 or 6 */
+	__u8 proto;		/* L4 protocol after extension headers */
+	__u8 l4_ok;		/* ports were read */
+	__u8 is_syn;		/* TCP SYN without ACK */
+	__u16 sport, dport;	/* host order */
+	__u8 saddr[16];		/* IPv4 mapped */
+	__u8 daddr[16];
+	__u32 len;
+};
+
+/* Parse verdicts. */
+enum { P_OK, P_PASS_NOT_IP, P_PASS_ICMP, P_PASS_FRAG, P_MALFORMED_L3, P_MALFORMED_L4 };
+
+static __always_inline void map_v4(__u8 *dst, __be32 a)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &a, 4);
+}
+
+/* Read the ports (and the SYN flag) of a TCP or UDP header at l4. */
+static __always_inline int parse_l4(void *l4, void *end, struct pkt *p)
+{
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > end)
+			return P_MALFORMED_L4;
+		if (th->doff < 5)
+			return P_MALFORMED_L4;
+		p->sport = bpf_ntohs(th->source);
+		p->dport = bpf_ntohs(th->dest);
+		p->is_syn = th->syn && !th->ack;
+		p->l4_ok = 1;
+		return P_OK;
+	}
+	if (p->proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > end)
+			return P_MALFORMED_L4;
+		p->sport = bpf_ntohs(uh->source);
+		p->dport = bpf_ntohs(uh->dest);
+		p->l4_ok = 1;
+		return P_OK;
+	}
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_)
+		return P_PASS_ICMP;
+	/* Other protocols: no ports; a VIP key with port 0 never matches. */
+	return P_OK;
+}
+
+static __always_inline int parse_ipv4(void *l3, void *end, struct pkt *p)
+{
+	struct iphdr *ip = l3;
+	__u32 hlen;
+
+	if ((void *)(ip + 1) > end)
+		return P_MALFORMED_L3;
+	p->family = 4;
+	p->proto = ip->protocol;
+	map_v4(p->saddr, ip->saddr);
+	map_v4(p->daddr, ip->daddr);
+	/* From here the destination is known: errors are L4-level, so a
+	 * VIP address gets the malformed-to-VIP treatment. */
+	if (ip->version != 4)
+		return P_MALFORMED_L4;
+	hlen = ip->ihl * 4;
+	if (hlen < sizeof(*ip) || l3 + hlen > end)
+		return P_MALFORMED_L4;
+	if (ip->frag_off & bpf_htons(IP_OFFSET))
+		return p->proto == IPPROTO_ICMP ? P_PASS_ICMP : P_PASS_FRAG;
+	return parse_l4(l3 + hlen, end, p);
+}
+
+static __always_inline int parse_ipv6(void *l3, void *end, struct pkt *p)
+{
+	struct ipv6hdr *ip6 = l3;
+	void *cur = ip6 + 1;
+	__u8 nh;
+	int i;
+
+	if (cur > end)
+		return P_MALFORMED_L3;
+	p->family = 6;
+	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	nh = ip6->nexthdr;
+
+	for (i = 0; i < XADC_IPV6_MAX_EXTHDR; i++) {
+		struct ipv6_opt_hdr *oh = cur;
+
+		switch (nh) {
+		case IPPROTO_HOPOPTS_:
+		case IPPROTO_ROUTING_:
+		case IPPROTO_DSTOPTS_:
+			if ((void *)(oh + 1) > end)
+				return P_MALFORMED_L4;
+			nh = oh->nexthdr;
+			cur += (oh->hdrlen + 1) * 8;
+			break;
+		case IPPROTO_AH_:
+			if ((void *)(oh + 1) > end)
+				return P_MALFORMED_L4;
+			nh = oh->nexthdr;
+			cur += (oh->hdrlen + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT_: {
+			struct frag_hdr *fh = cur;
+
+			if ((void *)(fh + 1) > end)
+				return P_MALFORMED_L4;
+			nh = fh->nexthdr;
+			if (fh->frag_off & bpf_htons(0xfff8))
+				return nh == IPPROTO_ICMPV6_ ? P_PASS_ICMP : P_PASS_FRAG;
+			cur = fh + 1;
+			break;
+		}
+		default:
+			p->proto = nh;
+			return parse_l4(cur, end, p);
+		}
+	}
+	/* Still an extension header after the bound. */
+	p->proto = nh;
+	return P_MALFORMED_L4;
+}
+
+/* Parse the frame; P_* result, p filled as far as it got. */
+static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	void *cur = eth + 1;
+	__u16 proto;
+	int i;
+
+	p->len = end - data;
+	if (cur > end)
+		return P_PASS_NOT_IP;
+	proto = eth->h_proto;
+	for (i = 0; i < 2; i++) {
+		struct vlan_hdr *vh = cur;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > end)
+			return P_PASS_NOT_IP;
+		proto = vh->h_vlan_encapsulated_proto;
+		cur = vh + 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(cur, end, p);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(cur, end, p);
+	return P_PASS_NOT_IP;
+}
+
+static __always_inline struct xadc_xdp_global *global_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xadc_global_stats, &zero);
+}
+
+static __always_inline bool port_in(const struct xadc_port_range *r, __u8 n, __u16 port)
+{
+	int i;
+
+	for (i = 0; i < XADC_NSP_MAX_PORTS; i++) {
+		if (i >= n)
+			break;
+		if (port >= r[i].lo && port <= r[i].hi)
+			return true;
+	}
+	return false;
+}
+
+/* Do rule r's port conditions hold for p? */
+static __always_inline bool ports_match(const struct xadc_nsp_rule_k *r, const struct pkt *p)
+{
+	if (r->flags & XADC_RULE_F_CPORT) {
+		bool in = p->l4_ok && port_in(r->cport, r->ncport, p->sport);
+
+		if (in == !!(r->flags & XADC_RULE_F_CPORT_NOT))
+			return false;
+	}
+	if (r->flags & XADC_RULE_F_VSPORT) {
+		bool in = p->l4_ok && port_in(r->vsport, r->nvsport, p->dport);
+
+		if (in == !!(r->flags & XADC_RULE_F_VSPORT_NOT))
+			return false;
+	}
+	return true;
+}
+
+/* Bitmap of rules whose client-IP set contains p's source address. */
+static __always_inline __u64 ip_bits(__u32 nsp_id, __u32 gen, const struct pkt *p)
+{
+	struct xadc_lpm_val *v;
+
+	if (p->family == 4) {
+		struct xadc_lpm4_key k = {
+			.prefixlen = 64 + 32,
+			.nsp_id = bpf_htonl(nsp_id),
+			.gen = bpf_htonl(gen),
+		};
+
+		__builtin_memcpy(k.addr, p->saddr + 12, 4);
+		v = bpf_map_lookup_elem(&xadc_nsp_lpm4, &k);
+	} else {
+		struct xadc_lpm6_key k = {
+			.prefixlen = 64 + 128,
+			.nsp_id = bpf_htonl(nsp_id),
+			.gen = bpf_htonl(gen),
+		};
+
+		__builtin_memcpy(k.addr, p->saddr, 16);
+		v = bpf_map_lookup_elem(&xadc_nsp_lpm6, &k);
+	}
+	return v ? v->rules : 0;
+}
+
+/* Take one token from the client's bucket for rule r; false when empty. */
+static __always_inline bool rl_admit(__u32 nsp_id, const struct xadc_nsp_rule_k *r,
+				     const struct pkt *p)
+{
+	struct xadc_rl_key k = { .nsp_id = nsp_id, .rule_id = r->rule_id };
+	__u64 now = bpf_ktime_get_ns();
+	__u64 cap = (__u64)r->burst * NSEC_PER_SEC;
+	struct xadc_rl_val *b;
+	__u64 elapsed, tokens;
+
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	b = bpf_map_lookup_elem(&xadc_ratelimit, &k);
+	if (!b) {
+		struct xadc_rl_val nb = { .tokens = cap, .last_ns = now };
+
+		if (cap < NSEC_PER_SEC)
+			return false;
+		nb.tokens -= NSEC_PER_SEC;
+		bpf_map_update_elem(&xadc_ratelimit, &k, &nb, BPF_ANY);
+		return true;
+	}
+	elapsed = now - b->last_ns;
+	tokens = b->tokens;
+	/* Refill; clamp elapsed first so elapsed * rate cannot overflow. */
+	if (r->max_rate && elapsed >= (cap - tokens) / r->max_rate + 1)
+		tokens = cap;
+	else
+		tokens += elapsed * r->max_rate;
+	if (tokens > cap)
+		tokens = cap;
+	b->last_ns = now;
+	if (tokens < NSEC_PER_SEC) {
+		b->tokens = tokens;
+		return false;
+	}
+	b->tokens = tokens - NSEC_PER_SEC;
+	return true;
+}
+
+static __always_inline void count(void *map, __u32 idx, __u32 len, int verdict, int reason)
+{
+	struct xadc_xdp_counters *c = bpf_map_lookup_elem(map, &idx);
+
+	if (!c)
+		return;
+	c->packets++;
+	c->bytes += len;
+	if (verdict == XDP_DROP) {
+		c->drops++;
+		if (reason == XADC_REASON_RATE_LIMIT)
+			c->rate_limited++;
+	} else {
+		c->allowed++;
+	}
+}
+
+/* Emit a drop event, 1 in sample_every drops per CPU. */
+static __always_inline void sample_drop(const struct xadc_xdp_config *cfg,
+					const struct xadc_vip_val *vip, __u32 rule_id,
+					const struct pkt *p, int reason)
+{
+	struct xadc_xdp_event *e;
+	__u32 zero = 0;
+	__u64 *cnt;
+
+	if (!cfg || !cfg->sample_every)
+		return;
+	cnt = bpf_map_lookup_elem(&xadc_sample_cnt, &zero);
+	if (!cnt)
+		return;
+	if ((*cnt)++ % cfg->sample_every)
+		return;
+	e = bpf_ringbuf_reserve(&xadc_events, sizeof(*e), 0);
+	if (!e) {
+		struct xadc_xdp_global *g = global_stats();
+
+		if (g)
+			g->events_lost++;
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->vs_id = vip->vs_id;
+	e->nsp_id = vip->nsp_id;
+	e->rule_id = rule_id;
+	e->client_port = p->sport;
+	e->vs_port = p->dport;
+	e->family = p->family;
+	e->proto = p->proto;
+	e->reason = reason;
+	e->pad = 0;
+	__builtin_memcpy(e->client_addr, p->saddr, 16);
+	__builtin_memcpy(e->vip_addr, p->daddr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void record_last(const struct xadc_xdp_config *cfg, __u32 pos,
+					int verdict, int reason)
+{
+	struct xadc_xdp_last *l;
+	__u32 zero = 0;
+
+	if (!cfg || !(cfg->flags & XADC_CFG_F_RECORD_LAST))
+		return;
+	l = bpf_map_lookup_elem(&xadc_last, &zero);
+	if (!l)
+		return;
+	l->seq++;
+	l->rule_pos = pos;
+	l->action = verdict;
+	l->reason = reason;
+}
+
+/* State of the first-match scan, shared with the bpf_loop callback. */
+struct match_ctx {
+	const struct xadc_nsp_rules *rules;
+	const struct pkt *p;
+	__u64 cand;		/* rules whose client-IP condition holds */
+	__u32 pos;		/* out: first matching rule position */
+};
+
+/* bpf_loop callback, rule position i: stop (1) at the first candidate whose
+ * port conditions hold. A callback is verified once for any i, where an
+ * unrolled 64-step loop over the rules exceeds the verifier's budget. */
+static int match_rule_cb(__u32 i, void *data)
+{
+	struct match_ctx *mc = data;
+
+	if (i >= XADC_NSP_MAX_RULES)
+		return 1;
+	if (!(mc->cand >> i))
+		return 1;		/* no candidate left */
+	if (!((mc->cand >> i) & 1))
+		return 0;
+	if (!ports_match(&mc->rules->rule[i], mc->p))
+		return 0;
+	mc->pos = i;
+	return 1;
+}
+
+SEC("xdp")
+int xadc_xdp(struct xdp_md *ctx)
+{
+	struct xadc_vip_key vk = {};
+	struct xadc_nsp_rules_key rk;
+	const struct xadc_xdp_config *cfg;
+	struct xadc_xdp_global *g;
+	struct xadc_nsp_rules *rules;
+	struct xadc_vip_val *vip;
+	struct pkt p = {};
+	__u32 zero = 0, pos = XADC_LAST_NO_RULE, rule_id = XADC_LAST_NO_RULE;
+	int res, verdict = XDP_PASS, reason = XADC_REASON_NONE;
+	__u32 *genp;
+	struct match_ctx mc;
+	__u64 bits;
+
+	res = parse(ctx, &p);
+	g = global_stats();
+	if (g)
+		g->packets++;
+	switch (res) {
+	case P_OK:
+		break;
+	case P_PASS_NOT_IP:
+		if (g)
+			g->not_ip++;
+		return XDP_PASS;
+	case P_PASS_ICMP:
+		if (g)
+			g->icmp++;
+		return XDP_PASS;
+	case P_PASS_FRAG:
+		if (g)
+			g->fragments++;
+		return XDP_PASS;
+	case P_MALFORMED_L3:
+		if (g)
+			g->malformed++;
+		return XDP_PASS;
+	default:
+		/* P_MALFORMED_L4: destination known, ports not. */
+		if (g)
+			g->malformed++;
+		break;
+	}
+
+	__builtin_memcpy(vk.addr, p.daddr, 16);
+	if (res == P_OK) {
+		vk.port = p.dport;
+		vk.proto = p.proto;
+	}
+	vip = bpf_map_lookup_elem(&xadc_vips, &vk);
+	if (!vip) {
+		if (g && res == P_OK)
+			g->not_vip++;
+		return XDP_PASS;
+	}
+	cfg = bpf_map_lookup_elem(&xadc_config, &zero);
+	if (res != P_OK) {
+		/* Unparseable packet to a VIP address: see the header comment. */
+		verdict = XDP_DROP;
+		reason = XADC_REASON_MALFORMED;
+		goto out;
+	}
+	if (!(vip->flags & XADC_VIP_F_NSP) || vip->nsp_id >= XADC_XDP_MAX_NSP)
+		goto out;
+	rk.nsp_id = vip->nsp_id;
+	genp = bpf_map_lookup_elem(&xadc_nsp_gen, &rk.nsp_id);
+	if (!genp || !*genp)
+		goto out;
+	rk.gen = *genp;
+	rules = bpf_map_lookup_elem(&xadc_nsp_rules, &rk);
+	if (!rules)
+		goto out;
+
+	bits = ip_bits(rk.nsp_id, rk.gen, &p);
+	mc.rules = rules;
+	mc.p = &p;
+	mc.cand = (bits & rules->ip_in_mask) | (~bits & rules->ip_not_mask) | rules->ip_any_mask;
+	mc.pos = XADC_LAST_NO_RULE;
+	if (mc.cand)
+		bpf_loop(XADC_NSP_MAX_RULES, match_rule_cb, &mc, 0);
+	if (mc.pos < XADC_NSP_MAX_RULES) {
+		const struct xadc_nsp_rule_k *r = &rules->rule[mc.pos];
+
+		pos = mc.pos;
+		rule_id = r->rule_id;
+		if (r->action == XADC_NSP_ACT_DENY) {
+			verdict = XDP_DROP;
+			reason = XADC_REASON_DENY;
+		} else if (r->action == XADC_NSP_ACT_RATE_LIMIT &&
+			   (p.proto == IPPROTO_UDP || p.is_syn) && !rl_admit(rk.nsp_id, r, &p)) {
+			verdict = XDP_DROP;
+			reason = XADC_REASON_RATE_LIMIT;
+		}
+		count(&xadc_rule_stats, rk.nsp_id * XADC_NSP_MAX_RULES + pos, p.len, verdict,
+		      reason);
+	}
+out:
+	count(&xadc_vs_stats, vip->vs_id, p.len, verdict, reason);
+	if (verdict == XDP_DROP)
+		sample_drop(cfg, vip, rule_id, &p, reason);
+	record_last(cfg, pos, verdict, reason);
+	return verdict;
+}

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xdp_nsp.c - compile a network security policy (struct xadc_nsp_policy)
+ * into the XDP program's maps and switch to it atomically.
+ *
+ * Client-IP sets become LPM trie entries keyed by (policy, generation,
+ * prefix): ranges are split into prefixes, and since the trie answers with
+ * the longest matching prefix only, each entry carries the union of the
+ * rule bits of every configured prefix that covers it. A new generation is
+ * written beside the active one, then the one-word generation pointer of
+ * the policy is flipped, then the old generation is deleted: a packet sees
+ * one whole policy or the other.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xadc/common.h"
+#include "xdp_internal.h"
+#include "xadc_xdp.skel.h"
+
+typedef unsigned __int128 u128;
+
+/* A prefix as a number of width w bits (32 or 128). */
+struct cpfx {
+	u128 val;
+	unsigned len;
+	uint64_t bits;
+};
+
+struct cvec {
+	struct cpfx *v;
+	size_t n, cap;
+};
+
+static int cvec_push(struct cvec *c, u128 val, unsigned len, uint64_t bits)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct cpfx *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n++] = (struct cpfx){ .val = val, .len = len, .bits = bits };
+	return 0;
+}
+
+static u128 to_num(const uint8_t *a, unsigned w)
+{
+	u128 v = 0;
+	unsigned i;
+
+	for (i = 0; i < w / 8; i++)
+		v = (v << 8) | a[i];
+	return v;
+}
+
+static void from_num(u128 v, unsigned w, uint8_t *a)
+{
+	int i;
+
+	memset(a, 0, 16);
+	for (i = w / 8 - 1; i >= 0; i--) {
+		a[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* Mask of the len leading bits of a w-bit number. */
+static u128 lead_mask(unsigned len, unsigned w)
+{
+	u128 all = w == 128 ? ~(u128)0 : (((u128)1 << w) - 1);
+
+	if (!len)
+		return 0;
+	return (all >> (w - len)) << (w - len);
+}
+
+/* Split [lo, hi] (w-bit numbers, lo <= hi) into the fewest prefixes: at
+ * each step the largest aligned block starting at lo that fits. */
+static int split_range(struct cvec *c, u128 lo, u128 hi, unsigned w, uint64_t bits)
+{
+	int err;
+
+	for (;;) {
+		unsigned k = 0;	/* block of 2^k addresses */
+		u128 last;
+
+		while (k < w) {
+			u128 size_m1 = k + 1 == 128 ? ~(u128)0 : (((u128)1 << (k + 1)) - 1);
+
+			if ((lo & size_m1) || size_m1 > hi - lo)
+				break;
+			k++;
+		}
+		err = cvec_push(c, lo, w - k, bits);
+		if (err)
+			return err;
+		last = lo + (k == 128 ? ~(u128)0 : (((u128)1 << k) - 1));
+		if (last >= hi)
+			return 0;
+		lo = last + 1;
+	}
+}
+
+static int cmp_cpfx(const void *a, const void *b)
+{
+	const struct cpfx *x = a, *y = b;
+
+	if (x->val != y->val)
+		return x->val < y->val ? -1 : 1;
+	return (int)x->len - (int)y->len;
+}
+
+static bool covers(const struct cpfx *a, const struct cpfx *p, unsigned w)
+{
+	u128 m = lead_mask(a->len, w);
+
+	return a->len <= p->len && (a->val & m) == (p->val & m);
+}
+
+/* Collect family fam's prefixes of every rule, tagged with the rule bit. */
+static int collect(const struct xadc_nsp_policy *pol, int fam, struct cvec *c)
+{
+	unsigned w = fam == 4 ? 32 : 128, i, j;
+	int err;
+
+	for (i = 0; i < pol->nrules; i++) {
+		const struct xadc_nsp_rule *r = &pol->rules[i];
+		uint64_t bit = 1ULL << i;
+
+		if (!r->has_client_ip)
+			continue;
+		for (j = 0; j < r->nprefixes; j++) {
+			const struct xadc_nsp_prefix *p = &r->prefixes[j];
+
+			if (p->family != fam)
+				continue;
+			err = cvec_push(c, to_num(p->addr, w) & lead_mask(p->len, w), p->len, bit);
+			if (err)
+				return err;
+		}
+		for (j = 0; j < r->nranges; j++) {
+			const struct xadc_nsp_range *g = &r->ranges[j];
+
+			if (g->family != fam)
+				continue;
+			err = split_range(c, to_num(g->lo, w), to_num(g->hi, w), w, bit);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int xadc_xdp_nsp_compile_lpm(const struct xadc_nsp_policy *pol, int fam,
+			     struct xadc_nsp_lpm_entry **out, size_t *n)
+{
+	unsigned w = fam == 4 ? 32 : 128;
+	struct cvec c = { 0 };
+	struct xadc_nsp_lpm_entry *e = NULL;
+	size_t *stack = NULL, sp = 0, i, m = 0;
+	int err;
+
+	err = collect(pol, fam, &c);
+	if (err)
+		goto out;
+	qsort(c.v, c.n, sizeof(*c.v), cmp_cpfx);
+	/* Merge duplicates (same prefix in several rules, or twice). */
+	for (i = 0; i < c.n; i++) {
+		if (m && c.v[m - 1].val == c.v[i].val && c.v[m - 1].len == c.v[i].len)
+			c.v[m - 1].bits |= c.v[i].bits;
+		else
+			c.v[m++] = c.v[i];
+	}
+	c.n = m;
+	/* Sorted by (address, length), every prefix comes after the prefixes
+	 * covering it and they form a chain: a stack of the open ancestors
+	 * gives each prefix the union of its covering prefixes' bits. */
+	stack = calloc(c.n + 1, sizeof(*stack));
+	e = calloc(c.n + 1, sizeof(*e));
+	if (!stack || !e) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < c.n; i++) {
+		while (sp && !covers(&c.v[stack[sp - 1]], &c.v[i], w))
+			sp--;
+		if (sp)
+			c.v[i].bits |= c.v[stack[sp - 1]].bits;
+		stack[sp++] = i;
+		from_num(c.v[i].val, w, e[i].addr);
+		e[i].len = c.v[i].len;
+		e[i].bits = c.v[i].bits;
+	}
+	*out = e;
+	*n = c.n;
+	e = NULL;
+out:
+	free(e);
+	free(stack);
+	free(c.v);
+	return err;
+}
+
+static int check_ports(const struct xadc_nsp_ports *p, unsigned i, const char *what)
+{
+	unsigned j;
+
+	if (!p->present)
+		return 0;
+	if (p->n > XADC_NSP_PORTS_MAX || (p->op != XADC_NSP_IS_IN && p->op != XADC_NSP_IS_NOT_IN)) {
+		pr_err("xdp", "policy rule %u: %s: %u port ranges (max %u) or bad match op", i,
+		       what, p->n, XADC_NSP_PORTS_MAX);
+		return -EINVAL;
+	}
+	for (j = 0; j < p->n; j++) {
+		if (p->r[j].lo > p->r[j].hi) {
+			pr_err("xdp", "policy rule %u: %s range %u: %u > %u", i, what, j,
+			       p->r[j].lo, p->r[j].hi);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Reject what the program could not represent, naming the rule. */
+static int validate(const struct xadc_nsp_policy *pol)
+{
+	unsigned i, j;
+
+	if (pol->nrules > XADC_NSP_RULES_MAX) {
+		pr_err("xdp", "policy: %u rules, at most %u", pol->nrules, XADC_NSP_RULES_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < pol->nrules; i++) {
+		const struct xadc_nsp_rule *r = &pol->rules[i];
+
+		if (r->action > XADC_NSP_RATE_LIMIT || r->ip_op > XADC_NSP_IS_NOT_IN) {
+			pr_err("xdp", "policy rule %u: bad action %d or match op %d", i, r->action,
+			       r->ip_op);
+			return -EINVAL;
+		}
+		if (r->action == XADC_NSP_RATE_LIMIT && (!r->max_rate || !r->burst_size)) {
+			pr_err("xdp", "policy rule %u: rate limit needs max_rate and burst_size >= 1",
+			       i);
+			return -EINVAL;
+		}
+		for (j = 0; j < r->nprefixes; j++) {
+			const struct xadc_nsp_prefix *p = &r->prefixes[j];
+
+			if ((p->family != 4 && p->family != 6) ||
+			    p->len > (p->family == 4 ? 32 : 128)) {
+				pr_err("xdp", "policy rule %u: prefix %u: family %u length %u", i, j,
+				       p->family, p->len);
+				return -EINVAL;
+			}
+		}
+		for (j = 0; j < r->nranges; j++) {
+			const struct xadc_nsp_range *g = &r->ranges[j];
+			unsigned w = g->family == 4 ? 4 : 16;
+
+			if ((g->family != 4 && g->family != 6) || memcmp(g->lo, g->hi, w) > 0) {
+				pr_err("xdp", "policy rule %u: range %u: bad family %u or low > high",
+				       i, j, g->family);
+				return -EINVAL;
+			}
+		}
+		if (check_ports(&r->client_port, i, "client port") ||
+		    check_ports(&r->vs_port, i, "vs port"))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void fill_ports(struct xadc_port_range *dst, uint8_t *n, const struct xadc_nsp_ports *p)
+{
+	unsigned j;
+
+	*n = p->n;
+	for (j = 0; j < p->n; j++) {
+		dst[j].lo = p->r[j].lo;
+		dst[j].hi = p->r[j].hi;
+	}
+}
+
+static void fill_rules(struct xadc_nsp_rules *rs, const struct xadc_nsp_policy *pol)
+{
+	unsigned i;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->nrules = pol->nrules;
+	for (i = 0; i < pol->nrules; i++) {
+		const struct xadc_nsp_rule *r = &pol->rules[i];
+		struct xadc_nsp_rule_k *k = &rs->rule[i];
+
+		if (!r->has_client_ip)
+			rs->ip_any_mask |= 1ULL << i;
+		else if (r->ip_op == XADC_NSP_IS_IN)
+			rs->ip_in_mask |= 1ULL << i;
+		else
+			rs->ip_not_mask |= 1ULL << i;
+		k->rule_id = r->rule_id;
+		k->action = r->action;
+		k->max_rate = r->max_rate;
+		k->burst = r->burst_size;
+		if (r->client_port.present) {
+			k->flags |= XADC_RULE_F_CPORT;
+			if (r->client_port.op == XADC_NSP_IS_NOT_IN)
+				k->flags |= XADC_RULE_F_CPORT_NOT;
+			fill_ports(k->cport, &k->ncport, &r->client_port);
+		}
+		if (r->vs_port.present) {
+			k->flags |= XADC_RULE_F_VSPORT;
+			if (r->vs_port.op == XADC_NSP_IS_NOT_IN)
+				k->flags |= XADC_RULE_F_VSPORT_NOT;
+			fill_ports(k->vsport, &k->nvsport, &r->vs_port);
+		}
+	}
+}
+
+/* Write one family's entries for (nsp_id, gen). */
+static int write_lpm(int fd, int fam, uint32_t nsp_id, uint32_t gen,
+		     const struct xadc_nsp_lpm_entry *e, size_t n)
+{
+	struct xadc_lpm6_key k6;
+	struct xadc_lpm4_key k4;
+	struct xadc_lpm_val v;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		void *k;
+
+		v.rules = e[i].bits;
+		if (fam == 4) {
+			k4 = (struct xadc_lpm4_key){ .prefixlen = 64 + e[i].len,
+						     .nsp_id = htobe32(nsp_id),
+						     .gen = htobe32(gen) };
+			memcpy(k4.addr, e[i].addr, 4);
+			k = &k4;
+		} else {
+			k6 = (struct xadc_lpm6_key){ .prefixlen = 64 + e[i].len,
+						     .nsp_id = htobe32(nsp_id),
+						     .gen = htobe32(gen) };
+			memcpy(k6.addr, e[i].addr, 16);
+			k = &k6;
+		}
+		if (bpf_map_update_elem(fd, k, &v, BPF_ANY)) {
+			int err = -errno;
+
+			pr_err("xdp", "policy %u: writing IPv%d prefix %zu of %zu: %s", nsp_id, fam,
+			       i, n, strerror(-err));
+			return err == -ENOSPC ? -E2BIG : err;
+		}
+	}
+	return 0;
+}
+
+/* Delete every trie entry of nsp_id whose generation is not keep (keep 0:
+ * all). Keys are collected first: deleting while walking restarts the
+ * walk in an LPM trie. */
+static int purge_lpm(int fd, size_t ksz, uint32_t nsp_id, uint32_t keep)
+{
+	uint8_t cur[sizeof(struct xadc_lpm6_key)], next[sizeof(struct xadc_lpm6_key)];
+	uint8_t *del = NULL;
+	size_t n = 0, cap = 0, i;
+	void *prev = NULL;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		const struct xadc_lpm4_key *k = (const void *)next;
+
+		if (be32toh(k->nsp_id) == nsp_id && be32toh(k->gen) != keep) {
+			if (n == cap) {
+				uint8_t *nd;
+
+				cap = cap ? cap * 2 : 256;
+				nd = realloc(del, cap * ksz);
+				if (!nd) {
+					err = -ENOMEM;
+					goto out;
+				}
+				del = nd;
+			}
+			memcpy(del + n++ * ksz, next, ksz);
+		}
+		memcpy(cur, next, ksz);
+		prev = cur;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, del + i * ksz);
+out:
+	free(del);
+	return err;
+}
+
+static int purge_rules(int fd, uint32_t nsp_id, uint32_t keep)
+{
+	struct xadc_nsp_rules_key cur, next, del[2 * XADC_XDP_MAX_NSP];
+	void *prev = NULL;
+	size_t n = 0, i;
+
+	while (!bpf_map_get_next_key(fd, prev, &next) && n < ARRAY_SIZE(del)) {
+		if (next.nsp_id == nsp_id && next.gen != keep)
+			del[n++] = next;
+		cur = next;
+		prev = &cur;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &del[i]);
+	return 0;
+}
+
+/* Remove all generations of nsp_id except keep. */
+static int purge(struct xadc_xdp *x, uint32_t nsp_id, uint32_t keep)
+{
+	int err;
+
+	err = purge_lpm(bpf_map__fd(x->skel->maps.xadc_nsp_lpm4), sizeof(struct xadc_lpm4_key),
+			nsp_id, keep);
+	if (!err)
+		err = purge_lpm(bpf_map__fd(x->skel->maps.xadc_nsp_lpm6),
+				sizeof(struct xadc_lpm6_key), nsp_id, keep);
+	if (!err)
+		err = purge_rules(bpf_map__fd(x->skel->maps.xadc_nsp_rules), nsp_id, keep);
+	return err;
+}
+
+uint32_t xadc_xdp_nsp_generation(struct xadc_xdp *x, uint32_t nsp_id)
+{
+	uint32_t gen = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(x->skel->maps.xadc_nsp_gen), &nsp_id, &gen))
+		return 0;
+	return gen;
+}
+
+int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_nsp_policy *pol)
+{
+	struct xadc_nsp_lpm_entry *e4 = NULL, *e6 = NULL;
+	struct xadc_nsp_rules_key rk;
+	struct xadc_nsp_rules *rs = NULL;
+	size_t n4 = 0, n6 = 0;
+	uint32_t old, gen;
+	unsigned i;
+	int err;
+
+	if (!nsp_id || nsp_id > XADC_XDP_NSP_ID_MAX) {
+		pr_err("xdp", "policy id %u out of 1..%u", nsp_id, XADC_XDP_NSP_ID_MAX);
+		return -EINVAL;
+	}
+	err = validate(pol);
+	if (err)
+		return err;
+	err = xadc_xdp_nsp_compile_lpm(pol, 4, &e4, &n4);
+	if (!err)
+		err = xadc_xdp_nsp_compile_lpm(pol, 6, &e6, &n6);
+	rs = malloc(sizeof(*rs));
+	if (err || !rs) {
+		err = err ? err : -ENOMEM;
+		goto out;
+	}
+	fill_rules(rs, pol);
+
+	old = xadc_xdp_nsp_generation(x, nsp_id);
+	gen = old + 1 ? old + 1 : 1;
+	/* Leftovers of an install that died before its flip. */
+	err = purge(x, nsp_id, old);
+	if (err)
+		goto out;
+	err = write_lpm(bpf_map__fd(x->skel->maps.xadc_nsp_lpm4), 4, nsp_id, gen, e4, n4);
+	if (!err)
+		err = write_lpm(bpf_map__fd(x->skel->maps.xadc_nsp_lpm6), 6, nsp_id, gen, e6, n6);
+	rk.nsp_id = nsp_id;
+	rk.gen = gen;
+	if (!err && bpf_map_update_elem(bpf_map__fd(x->skel->maps.xadc_nsp_rules), &rk, rs, BPF_ANY))
+		err = -errno;
+	if (err) {
+		purge(x, nsp_id, old);
+		goto out;
+	}
+	/* The flip: one aligned word, read once per packet. */
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.xadc_nsp_gen), &nsp_id, &gen, BPF_ANY)) {
+		err = -errno;
+		purge(x, nsp_id, old);
+		goto out;
+	}
+	for (i = 0; i < XADC_NSP_MAX_RULES; i++)
+		xadc_xdp__percpu_zero(x, bpf_map__fd(x->skel->maps.xadc_rule_stats),
+				      nsp_id * XADC_NSP_MAX_RULES + i);
+	err = purge(x, nsp_id, gen);
+out:
+	free(rs);
+	free(e4);
+	free(e6);
+	return err;
+}
+
+int xadc_xdp_nsp_remove(struct xadc_xdp *x, uint32_t nsp_id)
+{
+	uint32_t zero = 0;
+
+	if (!nsp_id || nsp_id > XADC_XDP_NSP_ID_MAX)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.xadc_nsp_gen), &nsp_id, &zero, BPF_ANY))
+		return -errno;
+	return purge(x, nsp_id, 0);
+}
