@@ -166,6 +166,29 @@ int ctl_cmd_stats(int argc, char **argv)
 		}
 	}
 	ctl_table_print(t);
+
+	/* issue 4: HTTP policy rule hits */
+	if (json_array_size(json_object_get(doc, "httppolicysets"))) {
+		static const char *const pols[] = {"http_security_policy", "http_request_policy",
+						   "http_response_policy"};
+		char hits[32];
+		size_t k;
+
+		putchar('\n');
+		t = ctl_table_new(4, "POLICY SET", "POLICY", "RULE", "HITS");
+		json_array_foreach(json_object_get(doc, "httppolicysets"), i, p)
+		{
+			for (k = 0; k < sizeof(pols) / sizeof(pols[0]); k++) {
+				json_array_foreach(json_object_get(p, pols[k]), j, o)
+				{
+					ctl_human(ctl_int(o, "hits"), hits, sizeof(hits));
+					ctl_table_row(t, ctl_str(p, "name"), pols[k],
+						      ctl_str(o, "name"), hits);
+				}
+			}
+		}
+		ctl_table_print(t);
+	}
 out:
 	json_decref(doc);
 	return ret;

@@ -13,7 +13,10 @@
 
 #include "xadc/cfg.h"
 
-enum cfg_kind { CFG_VS = 0, CFG_POOL, CFG_HM, CFG_APP, CFG_PERSIST, CFG_VSVIP, CFG_NKINDS };
+enum cfg_kind { CFG_VS = 0, CFG_POOL, CFG_HM, CFG_APP, CFG_PERSIST, CFG_VSVIP,
+		/* issue 4: policy/ */
+		CFG_SG, CFG_IPG, CFG_HPS,
+		CFG_NKINDS };
 
 extern const char *const cfg_kind_names[CFG_NKINDS];
 
@@ -107,5 +110,12 @@ bool cfg_find_referrer(json_t *doc, int kind, json_t *target, char *who, size_t 
  * "META" and unknown kinds dropped with a warning, objects named like a
  * built-in of their kind dropped with a warning. Deep copies. */
 json_t *cfg_normalize(struct cfg_ctx *c, json_t *doc);
+
+/* cfg_policy.c (issue 4): stringgroup, ipaddrgroup and httppolicyset
+ * objects into s (after pools, before virtual services), and one VS's
+ * http_policies[]. */
+int cfg_policy_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s);
+int cfg_policy_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s,
+		  json_t *obj, struct xadc_vs *vs);
 
 #endif

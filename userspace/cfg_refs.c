@@ -235,6 +235,10 @@ static int field_kind(const char *field)
 	    {"application_persistence_profile_ref", CFG_PERSIST},
 	    {"health_monitor_refs", CFG_HM},
 	    {"vsvip_ref", CFG_VSVIP},
+	    /* issue 4 */
+	    {"string_group_refs", CFG_SG},
+	    {"group_refs", CFG_IPG},
+	    {"http_policy_set_ref", CFG_HPS},
 	};
 	size_t i;
 

@@ -21,6 +21,11 @@ const char *const cfg_kind_names[CFG_NKINDS] = {
     [CFG_PERSIST] = "applicationpersistenceprofile",
     /* Newer Avi versions keep a VS's addresses in a VsVip object. */
     [CFG_VSVIP] = "vsvip",
+    /* issue 4: DataSets and HTTP policy sets (Avi: StringGroup,
+     * IpAddrGroup, HTTPPolicySet) */
+    [CFG_SG] = "stringgroup",
+    [CFG_IPG] = "ipaddrgroup",
+    [CFG_HPS] = "httppolicyset",
 };
 
 /* Avi export type names differ from REST names only in case

@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 
 #include "proxy_int.h"
+#include "../policy/http_policy.h"	/* issue 4 */
 
 #define DEF_HEADER_TIMEOUT_MS	 10000
 #define DEF_KEEPALIVE_TIMEOUT_MS 30000
@@ -170,18 +171,212 @@ void xadc_http_local_reply(struct xadc_session *s, int status, bool close)
 
 /* ------------------------------------------------------ pipeline hooks */
 
+/* ---- issue 4: HTTP policies (policy/http_policy.h), begin ---- */
+
+static const char *hp_reason(int status)
+{
+	static const struct {
+		int st;
+		const char *r;
+	} tab[] = {
+		{200, "OK"}, {201, "Created"}, {202, "Accepted"}, {204, "No Content"},
+		{301, "Moved Permanently"}, {302, "Found"}, {303, "See Other"},
+		{304, "Not Modified"}, {307, "Temporary Redirect"}, {308, "Permanent Redirect"},
+		{401, "Unauthorized"}, {405, "Method Not Allowed"}, {409, "Conflict"},
+		{410, "Gone"}, {418, "I'm a teapot"}, {451, "Unavailable For Legal Reasons"},
+	};
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(tab); i++)
+		if (tab[i].st == status)
+			return tab[i].r;
+	for (i = 0; i < ARRAY_SIZE(local_resps); i++)
+		if (local_resps[i].status == status)
+			return local_resps[i].reason;
+	return "Status";
+}
+
+/* A policy's local response: any status, optional body/type/Location. */
+static void hp_reply(struct xadc_session *s, const struct xadc_hp_result *res)
+{
+	struct xadc_worker *w = s->w;
+	const char *body = res->body, *ctype = res->content_type;
+	size_t blen = res->body_len;
+	bool nobody = res->status == 204 || res->status == 304;
+	char head[512];
+	unsigned i;
+	int n;
+
+	if (!body && !res->location) {
+		for (i = 0; i < ARRAY_SIZE(local_resps); i++)
+			if (local_resps[i].status == res->status)
+				body = local_resps[i].body;
+		blen = body ? strlen(body) : 0;
+	}
+	if (nobody || !body)
+		blen = 0;
+	xadc_up_detach(s, false);
+	server_release(s);
+	if (s->rq == RQ_HEAD || (s->rq == RQ_BODY && !(s->rqb.done && !s->rqb.valid)))
+		s->keepalive = false;
+	if (!s->keepalive)
+		s->must_close = true;
+	if (xadc_buf_get(&w->bufs, &s->cout)) {
+		xadc_session_close(s);
+		return;
+	}
+	s->cout.head = s->cout.tail = 0;
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", res->status,
+		     hp_reason(res->status), ctype ? ctype : "text/plain");
+	if (res->status != 204)
+		n += snprintf(head + n, sizeof(head) - n, "Content-Length: %zu\r\n", blen);
+	n += snprintf(head + n, sizeof(head) - n, "Cache-Control: no-cache\r\n%s",
+		      s->must_close ? "Connection: close\r\n" : "");
+	if (!xadc_buf_append(&s->cout, head, n) ||
+	    (res->location && (!xadc_buf_append(&s->cout, "Location: ", 10) ||
+			       !xadc_buf_append(&s->cout, res->location, res->location_len) ||
+			       !xadc_buf_append(&s->cout, "\r\n", 2))) ||
+	    !xadc_buf_append(&s->cout, "\r\n", 2) ||
+	    (s->method_id != H1_M_HEAD && blen && !xadc_buf_append(&s->cout, body, blen))) {
+		xadc_session_close(s);
+		return;
+	}
+	s->status = res->status;
+	s->resp_started = true;
+	s->rs = RS_DONE;
+	s->rsb.valid = 0;
+	if (s->vs)
+		xadc_counters_resp(&s->vs->rt->ctr[w->id], res->status);
+}
+
+static void hp_req_view(struct xadc_session *s, const struct http1_msg *m, const char *b,
+			struct xadc_hp_req *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->buf = b;
+	rq->m = m;
+	rq->client = &s->caddr;
+	rq->vip = &s->vaddr;
+	rq->request_id = s->request_id;
+	rq->worker = s->w->id;
+	if (!m) {
+		rq->target = s->luri;
+		rq->target_len = s->luri_len;
+		rq->host = s->lhost;
+		rq->host_len = s->lhost_len;
+		rq->method = s->lmethod;
+		rq->method_len = s->lmethod_len;
+		rq->version_minor = s->client_minor;
+	}
+}
+
+/* Remember the stage's rule for the log; keep the request (or response)
+ * of a rule with log: true in a pooled buffer until the log line. */
+static void hp_note(struct xadc_session *s, int type, const struct xadc_hp_result *res,
+		    const struct xadc_hp_req *rq, const struct xadc_hp_rsp *rp)
+{
+	size_t n;
+
+	if (res->rule_name)
+		s->hp_rule[type] = res->rule_name;
+	if (!res->log || s->hp_log.data || xadc_buf_get(&s->w->bufs, &s->hp_log))
+		return;
+	/* a log line is at most 2 KB: leave room for its other fields */
+	n = rp ? xadc_hp_log_fragment_rsp(rp, res->all_headers, s->hp_log.data, 1200)
+	       : xadc_hp_log_fragment(rq, res->all_headers, s->hp_log.data, 1200);
+	if (!n)
+		xadc_buf_put(&s->w->bufs, &s->hp_log);
+}
+
+/* Carry out a stage's verdict. */
+static int hp_apply(struct xadc_session *s, const struct xadc_hp_result *res)
+{
+	static const struct linger rst = {.l_onoff = 1, .l_linger = 0};
+
+	if (res->termination)
+		s->term = res->termination;
+	switch (res->verdict) {
+	case XADC_HP_CONTINUE:
+		return STAGE_CONTINUE;
+	case XADC_HP_RESET:
+		setsockopt(s->cli.fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		/* fall through */
+	case XADC_HP_CLOSE:
+		xadc_session_close(s);
+		return STAGE_ANSWERED;
+	case XADC_HP_RESPOND:
+		hp_reply(s, res);
+		return STAGE_ANSWERED;
+	}
+	return STAGE_CONTINUE;
+}
+
 /* HTTP security policy (allow, close, local response, rate limit). */
 static int stage_http_security(struct xadc_session *s, const struct http1_msg *m,
 			       const char *base)
 {
+	struct xadc_hp_result res;
+	struct xadc_hp_req rq;
+
+	if (!xadc_hp_active(s->vs))
+		return STAGE_CONTINUE;
+	hp_req_view(s, m, base, &rq);
+	xadc_hp_security(s->vs, &rq, &res);
+	hp_note(s, 0, &res, &rq, NULL);
+	return hp_apply(s, &res);
+}
+
+static void limits_of(const struct xadc_vs *vs, struct http1_limits *lim);
+
+/* HTTP request policy (header actions, redirect, rewrite, switching): an
+ * edited head replaces *m / *base for the rest of the pipeline. */
+static int stage_http_request(struct xadc_session *s, const struct http1_msg **m,
+			      const char **base)
+{
+	struct xadc_hp_result res;
+	struct http1_limits lim;
+	struct xadc_hp_req rq;
+
+	if (!xadc_hp_active(s->vs))
+		return STAGE_CONTINUE;
+	hp_req_view(s, *m, *base, &rq);
+	limits_of(s->vs, &lim);
+	xadc_hp_request(s->vs, &rq, &lim, &res);
+	hp_note(s, 1, &res, &rq, NULL);
+	if (res.verdict != XADC_HP_CONTINUE)
+		return hp_apply(s, &res);
+	if (res.pool)
+		s->pool = res.pool;
+	s->hp_server = res.server;
+	if (res.head) {
+		*m = res.msg;
+		*base = res.head;
+	}
 	return STAGE_CONTINUE;
 }
 
-/* HTTP request policy (header actions, redirect, rewrite, switching). */
-static int stage_http_request(struct xadc_session *s, const struct http1_msg *m, const char *base)
+/* switching_action with a fixed server: that server, or 503. */
+static int hp_connect_server(struct xadc_session *s)
 {
-	return STAGE_CONTINUE;
+	struct xadc_server *srv = s->hp_server;
+	int ret;
+
+	if (!srv->enabled || !atomic_load_explicit(&srv->rt->up, memory_order_relaxed))
+		return -EHOSTUNREACH;
+	s->server = srv;
+	xadc_lb_acquire(srv);
+	s->acquired = true;
+	ret = xadc_up_attach(s, false);
+	if (!ret) {
+		srv->rt->ctr[s->w->id].requests++;
+		return 0;
+	}
+	srv->rt->ctr[s->w->id].conn_errors++;
+	server_release(s);
+	return ret;
 }
+
+/* ---- issue 4: HTTP policies, end (response stage below) ---- */
 
 /* HTTP_REQ DataScripts. */
 static int stage_req_scripts(struct xadc_session *s, const struct http1_msg *m, const char *base)
@@ -195,10 +390,23 @@ static int stage_lb_failed(struct xadc_session *s)
 	return STAGE_CONTINUE;
 }
 
-/* HTTP response policy. */
-static int stage_http_response(struct xadc_session *s, const struct http1_msg *m,
-			       const char *base)
+/* HTTP response policy (issue 4): an edited head replaces *m / *base. */
+static int stage_http_response(struct xadc_session *s, const struct http1_msg **m,
+			       const char **base)
 {
+	struct xadc_hp_rsp rp = {.buf = *base, .m = *m};
+	struct xadc_hp_result res;
+	struct xadc_hp_req rq;
+
+	if (!xadc_hp_active(s->vs))
+		return STAGE_CONTINUE;
+	hp_req_view(s, NULL, NULL, &rq);
+	xadc_hp_response(s->vs, &rq, &rp, s->method_id, &res);
+	hp_note(s, 2, &res, &rq, &rp);
+	if (res.head) {
+		*m = res.msg;
+		*base = res.head;
+	}
 	return STAGE_CONTINUE;
 }
 
@@ -460,7 +668,7 @@ static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_
 	s->upgrade = m->flags & H1_F_UPGRADE;
 	s->scanned = 0;
 
-	if (stage_http_security(s, m, b) || stage_http_request(s, m, b) ||
+	if (stage_http_security(s, m, b) || stage_http_request(s, &m, &b) ||
 	    stage_req_scripts(s, m, b))
 		goto consume;
 
@@ -471,7 +679,8 @@ static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_
 		xadc_http_local_reply(s, 400, true);
 		return;
 	}
-	s->pool = s->vs->pool;
+	if (!s->pool)	/* issue 4: a switching_action may have chosen one */
+		s->pool = s->vs->pool;
 	if (xadc_buf_get(&w->bufs, &s->rout) || !build_req_head(s, m, b)) {
 		s->rq = s->rqb.done ? RQ_DONE : RQ_BODY;
 		xbuf_consume(&s->cli.in, hlen);
@@ -482,7 +691,7 @@ static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_
 		ret = -EHOSTUNREACH;
 	} else {
 		fill_lb_ctx(s, m, b);
-		ret = xadc_proxy_select_connect(s);
+		ret = s->hp_server ? hp_connect_server(s) : xadc_proxy_select_connect(s);
 		lb_ctx_detach(s);
 	}
 	s->rq = s->rqb.done ? RQ_DONE : RQ_BODY;
@@ -496,6 +705,8 @@ static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_
 	s->rs = RS_HEAD;
 	return;
 consume:
+	if (sess_dead(s))	/* closed by a policy */
+		return;
 	s->rq = s->rqb.done ? RQ_DONE : RQ_BODY;
 	xbuf_consume(&s->cli.in, hlen);
 }
@@ -520,6 +731,8 @@ static void request_begin(struct xadc_session *s)
 	s->reuse_retried = s->set_cookie = s->upgrade = s->expect100 = s->sent100 = false;
 	s->body_sent = s->resp_started = s->srv_keepalive = false;
 	s->lmethod_len = s->luri_len = s->lhost_len = s->lua_len = 0;
+	s->hp_rule[0] = s->hp_rule[1] = s->hp_rule[2] = NULL;	/* issue 4 */
+	s->hp_server = NULL;
 	memset(&s->lb, 0, sizeof(s->lb));
 	body_init(&s->rqb, H1_BODY_NONE, 0);
 	body_init(&s->rsb, H1_BODY_NONE, 0);
@@ -758,7 +971,7 @@ static void resp_head(struct xadc_session *s, const struct http1_msg *m, uint32_
 	s->srv_keepalive = m->flags & H1_F_KEEP_ALIVE;
 	xadc_counters_resp(&s->vs->rt->ctr[w->id], m->status);
 	xadc_counters_resp(&s->server->rt->ctr[w->id], m->status);
-	if (stage_http_response(s, m, b) || stage_resp_scripts(s, m, b))
+	if (stage_http_response(s, &m, &b) || stage_resp_scripts(s, m, b))
 		return;
 	body_init(&s->rsb, m->body, m->content_length);
 	/* a close-delimited body can only end by closing the client too */
@@ -1167,5 +1380,11 @@ void xadc_http_log(struct xadc_session *s)
 	if (s->t0)
 		r.t_total_ms = (now - s->t0) / 1e6;
 	r.termination = s->term;
+	/* issue 4: the deciding policy rules, and a logged rule's request */
+	r.http_security_policy_rule_name = s->hp_rule[0];
+	r.http_request_policy_rule_name = s->hp_rule[1];
+	r.http_response_policy_rule_name = s->hp_rule[2];
+	r.extra_json = s->hp_log.data;
 	xadc_reqlog_emit(s->w->id, &r);
+	xadc_buf_put(&s->w->bufs, &s->hp_log);
 }

@@ -133,6 +133,10 @@ struct xadc_session {
 	uint64_t request_id, bytes_in, bytes_out;
 	uint16_t lmethod_len, luri_len, lhost_len, lua_len;
 	char lmethod[24], luri[1024], lhost[256], lua[256];
+	/* issue 4 (policy/): per-request HTTP policy state */
+	const char *hp_rule[3];		/* security, request, response rule names */
+	struct xadc_server *hp_server;	/* switching_action's fixed server */
+	struct xadc_buf hp_log;		/* extra_json of a rule with log: true */
 };
 
 struct xadc_srvconn {

@@ -14,6 +14,7 @@
 
 #include "xadc/lb.h"
 #include "xadc/snapshot.h"
+#include "../policy/http_policy.h"	/* issue 4: policy objects of a snapshot */
 
 atomic_ullong xadc_snapshot_generation;
 
@@ -44,6 +45,7 @@ static void snapshot_free(struct xadc_snapshot *s)
 {
 	unsigned i;
 
+	xadc_policy_snapshot_free(s);	/* issue 4: before the pools it points to */
 	for (i = 0; s->pools && i < s->npools; i++)
 		snapshot_free_pool(&s->pools[i]);
 	free(s->pools);

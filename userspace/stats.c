@@ -16,6 +16,7 @@
 #include "xadc/common.h"
 #include "xadc/proxy.h"
 #include "xadc/snapshot.h"
+#include "../policy/http_policy.h"	/* issue 4: per-rule hit counters */
 
 #define XADC_VERSION "0.1.0"
 
@@ -242,11 +243,13 @@ json_t *xadc_stats_json(void)
 	struct xadc_snapshot *s = xadc_snapshot_current();
 	json_t *vss = json_array(), *pools = json_array(), *o;
 	struct xadc_counters c;
+	json_t *hps = NULL;
 	uint64_t gen = 0;
 	unsigned i;
 
 	if (s) {
 		gen = s->generation;
+		hps = xadc_hp_stats_json(s);	/* issue 4 */
 		for (i = 0; i < s->nvs; i++) {
 			const struct xadc_vs *vs = &s->vs[i];
 
@@ -259,6 +262,6 @@ json_t *xadc_stats_json(void)
 			json_array_append_new(pools, stats_pool(&s->pools[i]));
 		xadc_snapshot_put(s);
 	}
-	return json_pack("{sI so so}", "generation", (json_int_t)gen, "virtualservices", vss,
-			 "pools", pools);
+	return json_pack("{sI so so so}", "generation", (json_int_t)gen, "virtualservices", vss,
+			 "pools", pools, "httppolicysets", hps ? hps : json_array());
 }

@@ -205,6 +205,15 @@ struct xadc_vs {
 	void *nsp;			/* bpf/ : network security policy */
 };
 
+/* A compiled stringgroup / ipaddrgroup of a snapshot (policy/dataset.h). */
+struct xadc_named_set {
+	char name[XADC_NAME_MAX];
+	char uuid[64];
+	void *set;
+	bool keyval;			/* stringgroup SG_TYPE_KEYVAL */
+	bool longest_match;		/* stringgroup longest_match */
+};
+
 struct xadc_snapshot {
 	atomic_int refcnt;
 	uint64_t generation;
@@ -216,6 +225,12 @@ struct xadc_snapshot {
 	struct xadc_healthmonitor *hms;
 	unsigned nlisteners;
 	struct xadc_listener *listeners;	/* unique VIP:port across all VSs */
+	/* policy/ (issue 4): DataSets by name, and the compiled httppolicysets
+	 * (freed by xadc_policy_snapshot_free, policy/http_policy.h). */
+	unsigned nstrgroups, nipgroups;
+	struct xadc_named_set *strgroups;	/* set: struct xadc_strset * */
+	struct xadc_named_set *ipgroups;	/* set: struct xadc_ipset * */
+	void *hpsets;				/* policy/: struct hp_db */
 };
 
 void xadc_snapshot_get(struct xadc_snapshot *s);

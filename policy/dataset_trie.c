@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dataset_trie.c - BEGINS_WITH / ENDS_WITH: a path-compressed (radix) trie.
+ *
+ * Built from the sorted keys (folded for the case-insensitive trie,
+ * reversed for ENDS_WITH) breadth first, so the children of a node are
+ * consecutive node numbers sorted by their first byte: a node needs only
+ * its first child and a child count, and the edge bytes live in one byte
+ * array searched by bisection (at most 8 steps for 256 children). Each node
+ * carries a label (a run of bytes shared by all keys below it) pointing
+ * into the trie's key copy, and the entry of the key ending there.
+ *
+ * A lookup walks the input once, so it costs O(len(input)) whatever the
+ * number of keys, and returns the deepest (longest) key passed on the way.
+ * The empty key ends at the root: it matches every input.
+ * Equal keys keep the lowest entry index.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset_internal.h"
+
+struct ds_tnode {
+	uint32_t label;		/* offset of the label in t->bytes */
+	uint32_t label_len;
+	uint32_t first_child;	/* node number of the first child */
+	uint32_t nchild;
+	uint32_t entry;		/* key ending here, DS_NONE if none */
+};
+
+struct ds_trie {
+	bool nocase;
+	bool reverse;
+	uint32_t nnodes;
+	struct ds_tnode *node;
+	unsigned char *edge;	/* edge[k]: first byte leading into node k */
+	char *bytes;		/* transformed keys, concatenated */
+	size_t bytes_len;
+};
+
+/* A transformed key during the build. */
+struct tkey {
+	uint32_t off;
+	uint32_t len;
+	uint32_t idx;
+};
+
+/* A node waiting to be filled: keys [lo, hi) share their first depth bytes. */
+struct twork {
+	uint32_t lo, hi, depth, node;
+};
+
+static int tkey_cmp(const void *a, const void *b, void *arg)
+{
+	const struct tkey *x = a, *y = b;
+	const char *sort_bytes = arg;
+	uint32_t m = x->len < y->len ? x->len : y->len;
+	int c = memcmp(sort_bytes + x->off, sort_bytes + y->off, m);
+
+	if (c)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+static int trie_grow(struct ds_trie *t, uint32_t *cap, uint32_t want)
+{
+	struct ds_tnode *nn;
+	unsigned char *ne;
+	uint32_t c = *cap;
+
+	if (want <= c)
+		return 0;
+	while (c < want)
+		c = c * 2;
+	nn = realloc(t->node, (size_t)c * sizeof(*nn));
+	if (!nn)
+		return -1;
+	t->node = nn;
+	ne = realloc(t->edge, c);
+	if (!ne)
+		return -1;
+	t->edge = ne;
+	*cap = c;
+	return 0;
+}
+
+/*
+ * Fill node w->node from keys [lo, hi): its label is their common part past
+ * depth, its entry the lowest index of the keys ending there, and its
+ * children one per distinct next byte, appended to the queue.
+ */
+static int trie_fill(struct ds_trie *t, const struct tkey *k, const struct twork *w,
+		     struct twork *queue, uint32_t *qtail, uint32_t *cap)
+{
+	const struct tkey *first = &k[w->lo], *last = &k[w->hi - 1];
+	const unsigned char *a = (const unsigned char *)t->bytes + first->off;
+	const unsigned char *b = (const unsigned char *)t->bytes + last->off;
+	uint32_t lcp = w->depth, i = w->lo, nch = 0, j;
+	struct ds_tnode *nd;
+
+	/* Sorted: the common prefix of the range is that of its two ends. */
+	while (lcp < first->len && lcp < last->len && a[lcp] == b[lcp])
+		lcp++;
+	nd = &t->node[w->node];
+	nd->label = first->off + w->depth;
+	nd->label_len = lcp - w->depth;
+	nd->entry = DS_NONE;
+	/* Keys ending here sort first; the first of them has the lowest index. */
+	if (k[i].len == lcp) {
+		nd->entry = k[i].idx;
+		while (i < w->hi && k[i].len == lcp)
+			i++;
+	}
+	for (j = i; j < w->hi; nch++) {
+		unsigned char c = (unsigned char)t->bytes[k[j].off + lcp];
+
+		while (j < w->hi && (unsigned char)t->bytes[k[j].off + lcp] == c)
+			j++;
+	}
+	if (trie_grow(t, cap, t->nnodes + nch))
+		return -1;
+	nd = &t->node[w->node];
+	nd->first_child = t->nnodes;
+	nd->nchild = nch;
+	while (i < w->hi) {
+		unsigned char c = (unsigned char)t->bytes[k[i].off + lcp];
+		struct twork *q = &queue[(*qtail)++];
+
+		q->lo = i;
+		while (i < w->hi && (unsigned char)t->bytes[k[i].off + lcp] == c)
+			i++;
+		q->hi = i;
+		q->depth = lcp + 1;
+		q->node = t->nnodes;
+		t->edge[t->nnodes++] = c;
+	}
+	return 0;
+}
+
+/* Accepts the set's entries; builds the prefix (or suffix, reverse) trie. */
+struct ds_trie *ds_trie_build(const struct ds_entry *e, uint32_t n, bool nocase, bool reverse)
+{
+	struct ds_trie *t = calloc(1, sizeof(*t));
+	struct tkey *k = NULL;
+	struct twork *queue = NULL;
+	uint32_t cap = 16, qhead = 0, qtail = 0, i;
+	size_t total = 0;
+
+	if (!t)
+		return NULL;
+	t->nocase = nocase;
+	t->reverse = reverse;
+	for (i = 0; i < n; i++)
+		total += e[i].key_len;
+	if (total >= UINT32_MAX)
+		goto fail;
+	t->bytes = malloc(total ? total : 1);
+	t->bytes_len = total;
+	k = malloc((n ? n : 1) * sizeof(*k));
+	/* Every node is queued once; a trie over n keys has < 2n + 1 nodes. */
+	queue = malloc(((size_t)n * 2 + 2) * sizeof(*queue));
+	t->node = malloc(cap * sizeof(*t->node));
+	t->edge = malloc(cap);
+	if (!t->bytes || !k || !queue || !t->node || !t->edge)
+		goto fail;
+	total = 0;
+	for (i = 0; i < n; i++) {
+		char *dst = t->bytes + total;
+		uint32_t j, len = e[i].key_len;
+
+		for (j = 0; j < len; j++) {
+			unsigned char c = (unsigned char)e[i].key[reverse ? len - 1 - j : j];
+
+			dst[j] = (char)(nocase ? ds_fold(c) : c);
+		}
+		k[i].off = (uint32_t)total;
+		k[i].len = len;
+		k[i].idx = i;
+		total += len;
+	}
+	qsort_r(k, n, sizeof(*k), tkey_cmp, t->bytes);
+	t->nnodes = 1;
+	t->edge[0] = 0;
+	if (!n) {
+		memset(&t->node[0], 0, sizeof(t->node[0]));
+		t->node[0].entry = DS_NONE;
+		goto done;
+	}
+	queue[qtail++] = (struct twork){ .lo = 0, .hi = n, .depth = 0, .node = 0 };
+	while (qhead < qtail) {
+		struct twork w = queue[qhead++];
+
+		if (trie_fill(t, k, &w, queue, &qtail, &cap))
+			goto fail;
+	}
+done:
+	free(k);
+	free(queue);
+	return t;
+fail:
+	free(k);
+	free(queue);
+	ds_trie_free(t);
+	return NULL;
+}
+
+void ds_trie_free(struct ds_trie *t)
+{
+	if (!t)
+		return;
+	free(t->node);
+	free(t->edge);
+	free(t->bytes);
+	free(t);
+}
+
+/* Child of node nd whose edge byte is c, or 0 (the root is no one's child). */
+static inline uint32_t trie_child(const struct ds_trie *t, const struct ds_tnode *nd,
+				  unsigned char c)
+{
+	uint32_t lo = nd->first_child, hi = nd->first_child + nd->nchild;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (t->edge[mid] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nd->first_child + nd->nchild && t->edge[lo] == c ? lo : 0;
+}
+
+/* Byte pos of the input as the trie sees it (reversed and folded). */
+static inline unsigned char trie_in(const struct ds_trie *t, const char *str, size_t len,
+				    size_t pos)
+{
+	unsigned char c = (unsigned char)str[t->reverse ? len - 1 - pos : pos];
+
+	return t->nocase ? ds_fold(c) : c;
+}
+
+/* Accepts any bytes; returns the longest key that is a prefix (suffix). */
+uint32_t ds_trie_longest(const struct ds_trie *t, const char *str, size_t len)
+{
+	const struct ds_tnode *nd = &t->node[0];
+	uint32_t best = DS_NONE, child;
+	size_t pos = 0;
+
+	for (;;) {
+		const unsigned char *lab = (const unsigned char *)t->bytes + nd->label;
+		uint32_t i;
+
+		if (nd->label_len > len - pos)
+			return best;
+		for (i = 0; i < nd->label_len; i++)
+			if (trie_in(t, str, len, pos + i) != lab[i])
+				return best;
+		pos += nd->label_len;
+		if (nd->entry != DS_NONE)
+			best = nd->entry;
+		if (pos == len || !nd->nchild)
+			return best;
+		child = trie_child(t, nd, trie_in(t, str, len, pos));
+		if (!child)
+			return best;
+		nd = &t->node[child];
+		pos++;
+	}
+}
+
+size_t ds_trie_bytes(const struct ds_trie *t)
+{
+	return sizeof(*t) + (size_t)t->nnodes * (sizeof(*t->node) + 1) + t->bytes_len;
+}
