@@ -66,6 +66,10 @@ void ds_trie_free(struct ds_trie *t);
 /* Longest key that is a prefix (suffix when built reversed) of str. */
 uint32_t ds_trie_longest(const struct ds_trie *t, const char *str, size_t len);
 size_t ds_trie_bytes(const struct ds_trie *t);
+/* Return true to stop the walk. */
+typedef bool (*ds_trie_visit_fn)(void *ctx, const uint32_t *idx, uint32_t cnt);
+void ds_trie_walk(const struct ds_trie *t, const char *str, size_t len, ds_trie_visit_fn visit,
+		  void *ctx);
 
 /* --- CONTAINS: Aho-Corasick automaton (dataset_ac.c) --------------------- */
 struct ds_ac;

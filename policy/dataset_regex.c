@@ -13,6 +13,9 @@
  * PCRE2 (JIT) in index order. The hit is the lowest index: the Hyperscan
  * callback keeps the minimum id (and stops the scan when it sees the
  * database's lowest id), then fallback patterns below that are tried.
+ * Exception, for build cost: patterns "^<literal of >= 4 bytes>..." with no
+ * '|' skip Hyperscan; a trie over their literal prefixes picks the few
+ * candidates PCRE2 (JIT) runs (see regex_build_lit).
  *
  * Semantics follow PCRE2 defaults for both engines: byte (non-UTF) mode,
  * '.' does not match '\n' (no DOTALL), '^'/'$' anchor at the subject ends
@@ -31,6 +34,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
+#include <ctype.h>
 #include <errno.h>
 #include <hs/hs.h>
 #include <pcre2.h>
@@ -48,6 +52,8 @@ struct ds_regex {
 	hs_database_t *db;	/* NULL when no pattern went to Hyperscan */
 	uint64_t serial;	/* identifies db for the per-thread scratch cache */
 	uint32_t db_min_id;	/* lowest entry index in db */
+	struct ds_trie *lit;	/* literal prefixes of "^literal..." patterns */
+	uint32_t *lit_idx;	/* trie entry -> pattern index */
 	uint32_t *fallback;	/* entry indices for PCRE2, ascending */
 	uint32_t nfallback;
 	uint32_t empty_idx;	/* lowest index matching "" */
@@ -141,6 +147,45 @@ static unsigned hs_flags(bool nocase)
 	return HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (nocase ? HS_FLAG_CASELESS : 0);
 }
 
+/*
+ * Length of the literal that every match of pattern p must start with at
+ * subject offset 0, or 0 if we cannot tell. Conservative: only "^" followed
+ * by plain characters or escaped punctuation, and no '|' anywhere (so no
+ * alternative can avoid the anchor); a literal followed by a quantifier is
+ * dropped. The literal (unescaped) goes to out.
+ */
+static size_t lit_prefix(const struct ds_entry *e, char *out, size_t outlen)
+{
+	static const char meta[] = "\\.[]()|?*+{}^$";
+	const char *p = e->key, *end = e->key + e->key_len;
+	size_t n = 0;
+
+	if (e->key_len < 2 || p[0] != '^' || memchr(p, '|', e->key_len) ||
+	    memchr(p, '\0', e->key_len))
+		return 0;
+	for (p++; p < end && n < outlen;) {
+		const char *next;
+		char c;
+
+		if (*p == '\\') {
+			if (p + 1 >= end || (unsigned char)p[1] >= 0x80 || isalnum((unsigned char)p[1]))
+				break;
+			c = p[1];
+			next = p + 2;
+		} else if (strchr(meta, *p)) {
+			break;
+		} else {
+			c = *p;
+			next = p + 1;
+		}
+		if (next < end && strchr("?*+{", *next))
+			break;
+		out[n++] = c;
+		p = next;
+	}
+	return n;
+}
+
 /* Can Hyperscan take entry e on its own? */
 static bool hs_takes(const struct ds_entry *e, bool nocase)
 {
@@ -227,6 +272,47 @@ static int regex_compile_pcre(struct ds_regex *r, const struct ds_entry *e, uint
 	return 0;
 }
 
+/*
+ * Patterns with a literal prefix of at least LIT_MIN bytes are not given
+ * to Hyperscan: a trie over those prefixes finds the few candidates for a
+ * subject, which PCRE2 (JIT) then runs. Hyperscan's compile time grows by
+ * about 1.5 ms per pattern here (minutes and ~1 GB at 100,000), while this
+ * keeps a 100,000-pattern set of path regexes as cheap to build and match
+ * as a BEGINS_WITH set plus one or two JIT runs.
+ */
+#define LIT_MIN 4
+
+static int regex_build_lit(struct ds_regex *r, const struct ds_entry *e, bool *lit)
+{
+	struct ds_entry *le = malloc((r->n ? r->n : 1) * sizeof(*le));
+	char *buf = malloc((size_t)r->n * 64 + 1);
+	uint32_t i, m = 0;
+	int ret = -1;
+
+	r->lit_idx = malloc((r->n ? r->n : 1) * sizeof(*r->lit_idx));
+	if (!le || !buf || !r->lit_idx)
+		goto out;
+	for (i = 0; i < r->n; i++) {
+		char *out = buf + (size_t)m * 64;
+		size_t len = lit_prefix(&e[i], out, 64);
+
+		if (len < LIT_MIN)
+			continue;
+		lit[i] = true;
+		le[m] = (struct ds_entry){ .key = out, .key_len = (uint32_t)len, .value = "" };
+		r->lit_idx[m++] = i;
+	}
+	ret = 0;
+	if (m) {
+		r->lit = ds_trie_build(le, m, r->nocase, false);
+		ret = r->lit ? 0 : -1;
+	}
+out:
+	free(le);
+	free(buf);
+	return ret;
+}
+
 /* Lowest index matching the empty subject (Hyperscan never sees it). */
 static void regex_empty(struct ds_regex *r)
 {
@@ -244,15 +330,18 @@ static void regex_empty(struct ds_regex *r)
 }
 
 /* Account memory and JIT-compile the fallback patterns. */
-static void regex_finish(struct ds_regex *r, const bool *use_hs)
+static void regex_finish(struct ds_regex *r, const bool *use_hs, const bool *lit)
 {
 	size_t sz;
 	uint32_t i;
 
 	r->bytes = sizeof(*r) + r->n * sizeof(*r->code);
+	if (r->lit)
+		r->bytes += ds_trie_bytes(r->lit) + r->n * sizeof(*r->lit_idx);
 	for (i = 0; i < r->n; i++) {
-		if (!use_hs[i]) {
+		if (!use_hs[i] && !lit[i])
 			r->fallback[r->nfallback++] = i;
+		if (!use_hs[i]) {
 			pcre2_jit_compile(r->code[i], PCRE2_JIT_COMPLETE);
 			if (pcre2_pattern_info(r->code[i], PCRE2_INFO_JITSIZE, &sz) == 0)
 				r->bytes += sz;
@@ -272,11 +361,12 @@ struct ds_regex *ds_regex_build(const struct ds_entry *e, uint32_t n, bool nocas
 {
 	struct ds_regex *r = calloc(1, sizeof(*r));
 	bool *use_hs = calloc(n ? n : 1, sizeof(*use_hs));
+	bool *lit = calloc(n ? n : 1, sizeof(*lit));
 	bool hs_ok = hs_valid_platform() == HS_SUCCESS && !getenv("XADC_DATASET_NO_HS");
 	uint32_t i;
 
 	*bad = DS_NONE;
-	if (!r || !use_hs)
+	if (!r || !use_hs || !lit)
 		goto fail;
 	r->n = n;
 	r->nocase = nocase;
@@ -289,15 +379,20 @@ struct ds_regex *ds_regex_build(const struct ds_entry *e, uint32_t n, bool nocas
 			*bad = i;
 			goto fail;
 		}
-		use_hs[i] = hs_ok && hs_takes(&e[i], nocase);
 	}
+	if (regex_build_lit(r, e, lit))
+		goto fail;
+	for (i = 0; i < n; i++)
+		use_hs[i] = !lit[i] && hs_ok && hs_takes(&e[i], nocase);
 	regex_compile_hs(r, e, use_hs);
 	regex_empty(r);
-	regex_finish(r, use_hs);
+	regex_finish(r, use_hs, lit);
 	free(use_hs);
+	free(lit);
 	return r;
 fail:
 	free(use_hs);
+	free(lit);
 	ds_regex_free(r);
 	return NULL;
 }
@@ -312,6 +407,8 @@ void ds_regex_free(struct ds_regex *r)
 		pcre2_code_free(r->code[i]);
 	free(r->code);
 	free(r->fallback);
+	ds_trie_free(r->lit);
+	free(r->lit_idx);
 	if (r->db)
 		hs_free_database(r->db);
 	free(r);
@@ -352,6 +449,33 @@ static uint32_t regex_all_pcre(const struct ds_regex *r, const char *str, size_t
 	return DS_NONE;
 }
 
+struct lit_ctx {
+	const struct ds_regex *r;
+	const char *str;
+	size_t len;
+	pcre2_match_data *md;
+	uint32_t best;
+};
+
+/* Candidates sharing one literal prefix, ascending: the first hit is it. */
+static bool lit_visit(void *arg, const uint32_t *idx, uint32_t cnt)
+{
+	struct lit_ctx *c = arg;
+	uint32_t i;
+
+	for (i = 0; i < cnt; i++) {
+		uint32_t pi = c->r->lit_idx[idx[i]];
+
+		if (pi >= c->best)
+			break;
+		if (pcre_hit(c->r->code[pi], c->str, c->len, c->md)) {
+			c->best = pi;
+			break;
+		}
+	}
+	return false;
+}
+
 /* Accepts any bytes; returns the lowest-index pattern matching str. */
 uint32_t ds_regex_find(const struct ds_regex *r, const char *str, size_t len)
 {
@@ -373,6 +497,12 @@ uint32_t ds_regex_find(const struct ds_regex *r, const char *str, size_t len)
 		rc = hs_scan(r->db, str, (unsigned int)len, 0, scratch, on_hs_match, &c);
 		if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
 			return regex_all_pcre(r, str, len, md);
+	}
+	if (r->lit) {
+		struct lit_ctx lc = { r, str, len, md, c.best };
+
+		ds_trie_walk(r->lit, str, len, lit_visit, &lc);
+		c.best = lc.best;
 	}
 	for (i = 0; i < r->nfallback && r->fallback[i] < c.best; i++) {
 		if (pcre_hit(r->code[r->fallback[i]], str, len, md))

@@ -26,6 +26,8 @@ struct ds_tnode {
 	uint32_t first_child;	/* node number of the first child */
 	uint32_t nchild;
 	uint32_t entry;		/* key ending here, DS_NONE if none */
+	uint32_t eq_pos;	/* its equal keys: sidx[eq_pos .. + eq_cnt) */
+	uint32_t eq_cnt;
 };
 
 struct ds_trie {
@@ -36,6 +38,8 @@ struct ds_trie {
 	unsigned char *edge;	/* edge[k]: first byte leading into node k */
 	char *bytes;		/* transformed keys, concatenated */
 	size_t bytes_len;
+	uint32_t *sidx;		/* entry indices in key order (equal keys by index) */
+	uint32_t n;
 };
 
 /* A transformed key during the build. */
@@ -107,11 +111,14 @@ static int trie_fill(struct ds_trie *t, const struct tkey *k, const struct twork
 	nd->label = first->off + w->depth;
 	nd->label_len = lcp - w->depth;
 	nd->entry = DS_NONE;
+	nd->eq_pos = i;
+	nd->eq_cnt = 0;
 	/* Keys ending here sort first; the first of them has the lowest index. */
 	if (k[i].len == lcp) {
 		nd->entry = k[i].idx;
 		while (i < w->hi && k[i].len == lcp)
 			i++;
+		nd->eq_cnt = i - w->lo;
 	}
 	for (j = i; j < w->hi; nch++) {
 		unsigned char c = (unsigned char)t->bytes[k[j].off + lcp];
@@ -181,6 +188,12 @@ struct ds_trie *ds_trie_build(const struct ds_entry *e, uint32_t n, bool nocase,
 		total += len;
 	}
 	qsort_r(k, n, sizeof(*k), tkey_cmp, t->bytes);
+	t->n = n;
+	t->sidx = malloc((n ? n : 1) * sizeof(*t->sidx));
+	if (!t->sidx)
+		goto fail;
+	for (i = 0; i < n; i++)
+		t->sidx[i] = k[i].idx;
 	t->nnodes = 1;
 	t->edge[0] = 0;
 	if (!n) {
@@ -213,6 +226,7 @@ void ds_trie_free(struct ds_trie *t)
 	free(t->node);
 	free(t->edge);
 	free(t->bytes);
+	free(t->sidx);
 	free(t);
 }
 
@@ -273,5 +287,40 @@ uint32_t ds_trie_longest(const struct ds_trie *t, const char *str, size_t len)
 
 size_t ds_trie_bytes(const struct ds_trie *t)
 {
-	return sizeof(*t) + (size_t)t->nnodes * (sizeof(*t->node) + 1) + t->bytes_len;
+	return sizeof(*t) + (size_t)t->nnodes * (sizeof(*t->node) + 1) + t->bytes_len +
+	       (size_t)t->n * sizeof(*t->sidx);
+}
+
+/*
+ * Accepts any bytes; calls visit for every key that is a prefix (suffix) of
+ * str, shortest first, with all entries equal to that key in index order;
+ * stops when visit returns true.
+ */
+void ds_trie_walk(const struct ds_trie *t, const char *str, size_t len, ds_trie_visit_fn visit,
+		  void *ctx)
+{
+	const struct ds_tnode *nd = &t->node[0];
+	uint32_t child;
+	size_t pos = 0;
+
+	for (;;) {
+		const unsigned char *lab = (const unsigned char *)t->bytes + nd->label;
+		uint32_t i;
+
+		if (nd->label_len > len - pos)
+			return;
+		for (i = 0; i < nd->label_len; i++)
+			if (trie_in(t, str, len, pos + i) != lab[i])
+				return;
+		pos += nd->label_len;
+		if (nd->eq_cnt && visit(ctx, t->sidx + nd->eq_pos, nd->eq_cnt))
+			return;
+		if (pos == len || !nd->nchild)
+			return;
+		child = trie_child(t, nd, trie_in(t, str, len, pos));
+		if (!child)
+			return;
+		nd = &t->node[child];
+		pos++;
+	}
 }
