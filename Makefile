@@ -16,7 +16,7 @@ CFLAGS   ?= -O2 -g
 XCFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	    -Wstrict-prototypes -Wmissing-prototypes -fno-strict-aliasing \
 	    -D_GNU_SOURCE -Iinclude -pthread -MMD -MP
-LDLIBS   := -pthread -ljansson -lmicrohttpd -lm -lhs -lpcre2-8 -lstdc++
+LDLIBS   := -pthread -ljansson -lmicrohttpd -lm -lhs -lpcre2-8 -lstdc++ -llua5.4 -lcrypto
 
 ifeq ($(V),1)
 Q :=
@@ -185,15 +185,16 @@ $(BUILD)/selftests/test_bpf_%: selftests/bpf/test_bpf_%.c selftests/bpf/pkt.h \
 	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -Iselftests/lib -Ipolicy -I$(BUILD)/bpf -Ibpf -o $@ $< \
 		$(LIBXADC) $(LDLIBS)
 
-# Not a test (no test_ prefix): selftests/e2e/xdp_nsp.sh drives it.
-$(BUILD)/selftests/xdp_nsp_helper: selftests/bpf/xdp_nsp_helper.c $(LIBXADC)
+# Not tests (no test_ prefix): selftests/e2e/xdp_nsp.sh and xdp_scaleout.sh
+# drive them.
+$(BUILD)/selftests/xdp_%_helper: selftests/bpf/xdp_%_helper.c $(LIBXADC)
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $< $(LIBXADC) $(LDLIBS)
 
 .PRECIOUS: $(BUILD)/bpf/%.bpf.o $(BUILD)/bpf/vmlinux.h
 $(FUZZ_BINS): $(BPF_SKELS)
-all: $(BPF_TEST_BINS) $(BUILD)/selftests/xdp_nsp_helper
+all: $(BPF_TEST_BINS) $(BUILD)/selftests/xdp_nsp_helper $(BUILD)/selftests/xdp_steer_helper
 bpf: $(BPF_SKELS) $(BPF_TEST_BINS)
 bpf-test: $(BPF_TEST_BINS)
 	prove -f $(BPF_TEST_BINS)

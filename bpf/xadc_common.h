@@ -135,7 +135,7 @@ struct xadc_xdp_counters {
 	__u64 bytes;
 	__u64 drops;		/* denied by a rule or malformed toward a VIP */
 	__u64 rate_limited;	/* dropped by a RATE_LIMIT rule's bucket */
-	__u64 allowed;		/* passed to the stack */
+	__u64 allowed;		/* not dropped: passed to the stack or steered */
 };
 
 /* Program-wide counters (per CPU, one slot). */
@@ -190,5 +190,120 @@ struct xadc_xdp_last {
 	__u32 action;		/* xdp action returned */
 	__u32 reason;		/* enum xadc_xdp_reason */
 };
+
+/*
+ * Flow steering to other Service Engines (see the header comment of
+ * bpf/xadc_xdp.bpf.c for the rules).
+ *
+ * xadc_steer_gen[vs_id] is the active generation (0: the VS is not
+ * steered). Generation g of a VS is an SE set (xadc_steer_sets, key
+ * (vs_id, g)) and a Maglev lookup table of table_size entries, each the
+ * index of an SE in that set, stored in chunks of XADC_MAGLEV_CHUNK
+ * entries (xadc_maglev, key (vs_id, g, chunk)). A set names the generation
+ * before it (prev_gen) for the second chance; userspace keeps exactly the
+ * active and the previous generation.
+ */
+#define XADC_STEER_MAX_SES	32	/* SEs per virtual service */
+#define XADC_STEER_MAX_VS	256	/* virtual services steered at once */
+#define XADC_MAGLEV_MAX		65537	/* largest (prime) table size */
+#define XADC_MAGLEV_CHUNK	4096	/* table entries per map value */
+#define XADC_MAGLEV_CHUNKS	((XADC_MAGLEV_MAX + XADC_MAGLEV_CHUNK - 1) / XADC_MAGLEV_CHUNK)
+#define XADC_FLOW_MAX_ENTRIES	(1 << 16) /* pinned flows (LRU) */
+#define XADC_TX_PORTS_MAX	64	/* interfaces steered frames leave by */
+#define XADC_SE_NONE		0xff	/* no SE (self_idx, fallback_idx) */
+
+#define XADC_SE_F_SELF		(1U << 0)	/* this SE: deliver to the local stack */
+
+/* One SE as the program needs it. */
+struct xadc_steer_se_k {
+	__u32 id;		/* the user's SE id (counters are keyed by it) */
+	__u32 ifindex;		/* send out of this; 0 = the receiving interface */
+	__u8 mac[6];		/* the SE's MAC: new destination MAC */
+	__u8 src_mac[6];	/* ifindex's MAC (ifindex 0: the frame's old destination) */
+	__u8 flags;		/* XADC_SE_F_* */
+	__u8 pad[3];
+};
+
+struct xadc_steer_key {
+	__u32 vs_id;
+	__u32 gen;
+};
+
+struct xadc_steer_set {
+	__u32 nses;
+	__u32 table_size;	/* prime, <= XADC_MAGLEV_MAX */
+	__u32 prev_gen;		/* generation this one replaced, 0 = none */
+	__u8 self_idx;		/* index of the SE flagged self, XADC_SE_NONE */
+	__u8 fallback_idx;	/* second-chance target without prev_gen, XADC_SE_NONE */
+	__u8 pad[2];
+	struct xadc_steer_se_k se[XADC_STEER_MAX_SES];
+};
+
+struct xadc_maglev_key {
+	__u32 vs_id;
+	__u32 gen;
+	__u32 chunk;
+};
+
+struct xadc_maglev_chunk {
+	__u8 se[XADC_MAGLEV_CHUNK];	/* index into the generation's se[] */
+};
+
+/* A flow: addresses as in the VIP key (IPv4 mapped), ports host order. */
+struct xadc_flow_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct xadc_flow_val {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() of the last packet */
+	struct xadc_steer_se_k se; /* where the flow goes (a copy: survives set changes) */
+};
+
+/* Per-CPU steering counters, key (vs_id, SE id). */
+struct xadc_steer_stats_key {
+	__u32 vs_id;
+	__u32 se_id;
+};
+
+struct xadc_steer_counters {
+	__u64 packets;		/* delivered to this SE (self: passed to our stack) */
+	__u64 bytes;
+	__u64 new_flows;	/* flows pinned to this SE here */
+	__u64 second_chance;	/* unknown mid-flow packets sent to it as previous owner */
+};
+
+static inline __u32 xadc_mix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	h ^= h >> 16;
+	return h;
+}
+
+static inline __u32 xadc_ld32(const __u8 *b)
+{
+	return (__u32)b[0] | (__u32)b[1] << 8 | (__u32)b[2] << 16 | (__u32)b[3] << 24;
+}
+
+/* The flow hash the Maglev table is indexed with (slot = hash % size).
+ * Byte-wise loads: the same value on either endianness and in BPF. */
+static inline __u32 xadc_flow_hash(const struct xadc_flow_key *k)
+{
+	__u32 h = 0x9e3779b9U ^ k->proto;
+	int i;
+
+	for (i = 0; i < 16; i += 4)
+		h = xadc_mix32(h ^ xadc_ld32(k->saddr + i));
+	for (i = 0; i < 16; i += 4)
+		h = xadc_mix32(h ^ xadc_ld32(k->daddr + i));
+	return xadc_mix32(h ^ ((__u32)k->sport << 16 | k->dport));
+}
 
 #endif

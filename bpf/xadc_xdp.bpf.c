@@ -38,6 +38,55 @@
  * Buckets are per (policy, rule id, client address), updated without locks:
  * two CPUs racing on one client may each admit a packet, an acceptable
  * over-admission of at most one packet per CPU.
+ *
+ * Flow steering (virtual services scaled out over several SEs). After the
+ * policy allowed a TCP/UDP packet to a VIP whose VS has an active steering
+ * generation (xadc_steer_gen[vs_id] != 0: an SE set and a Maglev table
+ * built by userspace/xdp_steer.c), the packet goes to exactly one SE:
+ * "self" -> XDP_PASS to our stack; another SE -> its MAC becomes the
+ * destination MAC and the frame leaves at layer 2 (source MAC: ours), by
+ * XDP_TX when the SE is reached through the receiving interface, else
+ * through xadc_tx_ports (bpf_redirect_map; a missing port drops). Which SE:
+ *
+ *  The frame's source MAC tells where it comes from: the MAC of another SE
+ *  of the set -> "from a peer" (steered here already); anything else ->
+ *  "from a client" (we are the distributor: the primary SE in L2 scale-out,
+ *  or any SE behind ECMP, since every SE computes the same table).
+ *  h = xadc_flow_hash(5-tuple); T(g)[h % size] is generation g's owner.
+ *
+ *  1. Pinned flow (xadc_flows, LRU, 5-tuple -> SE copy + timestamp): from a
+ *     client -> the pinned SE, whatever the current set says (an SE-set
+ *     change moves only new flows). From a peer -> XDP_PASS (a peer's
+ *     frame is never sent on by a pin).
+ *  2. New flow (TCP SYN without ACK, or a UDP datagram of an unknown
+ *     flow): from a client -> T(current); from a peer -> self. The flow is
+ *     pinned there.
+ *  3. Unknown mid-flow packet (TCP without SYN, not pinned: the pin was
+ *     evicted, the SE restarted, or the flow began before this set):
+ *     a. our stack has a socket for it (bpf_skc_lookup_tcp: established,
+ *        time-wait or request socket; a listener does not count) ->
+ *        XDP_PASS, pinned to self;
+ *     b. from a client and T(current) is another SE -> that SE (not
+ *        pinned: it is only the best guess);
+ *     c. otherwise (from a peer, or T(current) is us) the second chance:
+ *        the previous owner P = T(prev_gen) when the set has a previous
+ *        generation, else the set's configured fallback SE (the primary).
+ *        P another SE and not the peer the frame came from -> P (counted
+ *        second_chance); else XDP_PASS, and our stack answers as it would
+ *        without XDP (a reset).
+ *  With the same generations on every SE a frame makes at most two SE hops
+ *  (distributor -> current owner -> previous owner, whose own T(prev_gen)
+ *  is itself); the "not back to the sender" rule stops ping-pong while
+ *  generations differ between SEs. Scale-in and migration therefore keep
+ *  established flows: the distributor's pins carry them, and without a pin
+ *  the current owner hands them back to the previous one.
+ *
+ * A set change writes generation g+1 (set, then table chunks) beside g,
+ * flips xadc_steer_gen, then deletes g-1: a packet reads one generation
+ * word and sees one whole table. A second-chance lookup racing that delete
+ * finds no previous table and passes the packet (rule 3c's else).
+ * Not steered: ICMP (errors about a steered flow reach the distributor's
+ * stack), fragments, packets the policy dropped.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -160,6 +209,52 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xadc_xdp_last);
 } xadc_last SEC(".maps");
+
+/* Steering: see the header comment and bpf/xadc_common.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XADC_XDP_MAX_VS);
+	__type(key, __u32);
+	__type(value, __u32);
+} xadc_steer_gen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 3 * XADC_STEER_MAX_VS);
+	__type(key, struct xadc_steer_key);
+	__type(value, struct xadc_steer_set);
+} xadc_steer_sets SEC(".maps");
+
+/* Table chunks, allocated on use (a VS needs one to two tables). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 3 * XADC_STEER_MAX_VS * XADC_MAGLEV_CHUNKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xadc_maglev_key);
+	__type(value, struct xadc_maglev_chunk);
+} xadc_maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XADC_FLOW_MAX_ENTRIES);
+	__type(key, struct xadc_flow_key);
+	__type(value, struct xadc_flow_val);
+} xadc_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, XADC_STEER_MAX_VS * XADC_STEER_MAX_SES);
+	__type(key, struct xadc_steer_stats_key);
+	__type(value, struct xadc_steer_counters);
+} xadc_steer_stats SEC(".maps");
+
+/* Interfaces other than the receiving one that steered frames leave by. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, XADC_TX_PORTS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} xadc_tx_ports SEC(".maps");
 
 /* What the parser found. */
 struct pkt {
@@ -527,6 +622,210 @@ static int match_rule_cb(__u32 i, void *data)
 	return 1;
 }
 
+/* Generation gen's owner of slot h % table_size: an index < nses, or
+ * XADC_SE_NONE. Indexes are unsigned so that one compare bounds them. */
+static __always_inline __u32 table_owner(__u32 vs_id, __u32 gen, const struct xadc_steer_set *set,
+				       __u32 h)
+{
+	struct xadc_maglev_key mk = { .vs_id = vs_id, .gen = gen };
+	struct xadc_maglev_chunk *c;
+	__u32 slot, idx;
+
+	if (!set->table_size)
+		return XADC_SE_NONE;
+	slot = h % set->table_size;
+	mk.chunk = slot / XADC_MAGLEV_CHUNK;
+	c = bpf_map_lookup_elem(&xadc_maglev, &mk);
+	if (!c)
+		return XADC_SE_NONE;
+	idx = c->se[slot & (XADC_MAGLEV_CHUNK - 1)];
+	if (idx >= set->nses || idx >= XADC_STEER_MAX_SES)
+		return XADC_SE_NONE;
+	return idx;
+}
+
+/* Index of the SE (not self) whose MAC is the frame's source, or
+ * XADC_SE_NONE. */
+static __always_inline __u32 peer_of(const struct xadc_steer_set *set, const __u8 *smac)
+{
+	__u32 i;
+
+	for (i = 0; i < XADC_STEER_MAX_SES; i++) {
+		const __u8 *m = set->se[i].mac;
+
+		if (i >= set->nses)
+			break;
+		if (i == set->self_idx)
+			continue;
+		if (m[0] == smac[0] && m[1] == smac[1] && m[2] == smac[2] && m[3] == smac[3] &&
+		    m[4] == smac[4] && m[5] == smac[5])
+			return i;
+	}
+	return XADC_SE_NONE;
+}
+
+/* Does our stack have a (non-listening) TCP socket for p? */
+static __always_inline bool local_socket(struct xdp_md *ctx, const struct pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 sz;
+	bool known;
+
+	if (p->family == 4) {
+		__builtin_memcpy(&t.ipv4.saddr, p->saddr + 12, 4);
+		__builtin_memcpy(&t.ipv4.daddr, p->daddr + 12, 4);
+		t.ipv4.sport = bpf_htons(p->sport);
+		t.ipv4.dport = bpf_htons(p->dport);
+		sz = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, p->daddr, 16);
+		t.ipv6.sport = bpf_htons(p->sport);
+		t.ipv6.dport = bpf_htons(p->dport);
+		sz = sizeof(t.ipv6);
+	}
+	sk = bpf_skc_lookup_tcp(ctx, &t, sz, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	known = sk->state != BPF_TCP_LISTEN;
+	bpf_sk_release(sk);
+	return known;
+}
+
+enum { ST_PLAIN, ST_NEW_FLOW, ST_SECOND_CHANCE };
+
+/* Count p on (vs_id, se) and send it there (see the header comment). */
+static __always_inline int deliver(struct xdp_md *ctx, __u32 vs_id,
+				   const struct xadc_steer_se_k *se, const struct pkt *p, int kind)
+{
+	struct xadc_steer_stats_key k = { .vs_id = vs_id, .se_id = se->id };
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct xadc_steer_counters *c;
+	struct ethhdr *eth = data;
+
+	c = bpf_map_lookup_elem(&xadc_steer_stats, &k);
+	if (c) {
+		c->packets++;
+		c->bytes += p->len;
+		if (kind == ST_NEW_FLOW)
+			c->new_flows++;
+		else if (kind == ST_SECOND_CHANCE)
+			c->second_chance++;
+	}
+	if (se->flags & XADC_SE_F_SELF)
+		return XDP_PASS;
+	if ((void *)(eth + 1) > end)
+		return XDP_DROP;
+	if (se->ifindex)
+		__builtin_memcpy(eth->h_source, se->src_mac, 6);
+	else
+		__builtin_memcpy(eth->h_source, eth->h_dest, 6);
+	__builtin_memcpy(eth->h_dest, se->mac, 6);
+	if (!se->ifindex || se->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect_map(&xadc_tx_ports, se->ifindex, XDP_DROP);
+}
+
+/* Rule 3c: the previous owner of an unknown mid-flow packet, or NULL. */
+static __always_inline const struct xadc_steer_se_k *
+previous_owner(__u32 vs_id, const struct xadc_steer_set *set, __u32 h, __u32 peer)
+{
+	struct xadc_steer_key pk = { .vs_id = vs_id, .gen = set->prev_gen };
+	const struct xadc_steer_se_k *to = NULL;
+	const struct xadc_steer_set *ps;
+	__u32 idx;
+
+	if (set->prev_gen) {
+		ps = bpf_map_lookup_elem(&xadc_steer_sets, &pk);
+		if (!ps)
+			return NULL;
+		idx = table_owner(vs_id, set->prev_gen, ps, h);
+		if (idx >= XADC_STEER_MAX_SES)
+			return NULL;
+		to = &ps->se[idx];
+	} else if (set->fallback_idx < set->nses && set->fallback_idx < XADC_STEER_MAX_SES) {
+		to = &set->se[set->fallback_idx];
+	}
+	if (!to || (to->flags & XADC_SE_F_SELF))
+		return NULL;
+	if (peer < XADC_STEER_MAX_SES && to->id == set->se[peer].id)
+		return NULL;
+	return to;
+}
+
+/* Steer an allowed TCP/UDP packet to a VIP of vs_id; the XDP verdict. */
+static __always_inline int steer(struct xdp_md *ctx, const struct pkt *p, __u32 vs_id)
+{
+	struct xadc_steer_key sk = { .vs_id = vs_id };
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	const struct xadc_steer_se_k *to;
+	struct xadc_flow_key fk = {};
+	struct xadc_flow_val *fv, nv;
+	struct xadc_steer_set *set;
+	struct ethhdr *eth = data;
+	__u32 *genp, h, peer, idx, self;
+
+	genp = bpf_map_lookup_elem(&xadc_steer_gen, &vs_id);
+	if (!genp || !*genp)
+		return XDP_PASS;
+	sk.gen = *genp;
+	set = bpf_map_lookup_elem(&xadc_steer_sets, &sk);
+	if (!set || (void *)(eth + 1) > end)
+		return XDP_PASS;
+	__builtin_memcpy(fk.saddr, p->saddr, 16);
+	__builtin_memcpy(fk.daddr, p->daddr, 16);
+	fk.sport = p->sport;
+	fk.dport = p->dport;
+	fk.proto = p->proto;
+	peer = peer_of(set, eth->h_source);
+	self = set->self_idx < set->nses ? set->self_idx : XADC_SE_NONE;
+
+	/* 1. pinned */
+	fv = bpf_map_lookup_elem(&xadc_flows, &fk);
+	if (fv) {
+		fv->ts_ns = bpf_ktime_get_ns();
+		if (peer < XADC_STEER_MAX_SES && !(fv->se.flags & XADC_SE_F_SELF))
+			return XDP_PASS;
+		return deliver(ctx, vs_id, &fv->se, p, ST_PLAIN);
+	}
+	h = xadc_flow_hash(&fk);
+	/* 2. new flow */
+	if (p->proto == IPPROTO_UDP || p->is_syn) {
+		idx = peer < XADC_STEER_MAX_SES ? self : table_owner(vs_id, sk.gen, set, h);
+		if (idx >= XADC_STEER_MAX_SES)
+			return XDP_PASS;
+		nv.ts_ns = bpf_ktime_get_ns();
+		nv.se = set->se[idx];
+		bpf_map_update_elem(&xadc_flows, &fk, &nv, BPF_ANY);
+		return deliver(ctx, vs_id, &set->se[idx], p, ST_NEW_FLOW);
+	}
+	/* 3a. our stack knows it */
+	if (p->proto == IPPROTO_TCP && local_socket(ctx, p)) {
+		if (self >= XADC_STEER_MAX_SES)
+			return XDP_PASS;
+		nv.ts_ns = bpf_ktime_get_ns();
+		nv.se = set->se[self];
+		bpf_map_update_elem(&xadc_flows, &fk, &nv, BPF_ANY);
+		return deliver(ctx, vs_id, &set->se[self], p, ST_PLAIN);
+	}
+	/* 3b. the current owner */
+	if (peer >= XADC_STEER_MAX_SES) {
+		idx = table_owner(vs_id, sk.gen, set, h);
+		if (idx < XADC_STEER_MAX_SES && idx != self)
+			return deliver(ctx, vs_id, &set->se[idx], p, ST_PLAIN);
+	}
+	/* 3c. second chance */
+	to = previous_owner(vs_id, set, h, peer);
+	if (to)
+		return deliver(ctx, vs_id, to, p, ST_SECOND_CHANCE);
+	if (self < XADC_STEER_MAX_SES)
+		return deliver(ctx, vs_id, &set->se[self], p, ST_PLAIN);
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int xadc_xdp(struct xdp_md *ctx)
 {
@@ -629,6 +928,8 @@ out:
 	count(&xadc_vs_stats, vip->vs_id, p.len, verdict, reason);
 	if (verdict == XDP_DROP)
 		sample_drop(cfg, vip, rule_id, &p, reason);
+	else if (vip->vs_id < XADC_XDP_MAX_VS)
+		verdict = steer(ctx, &p, vip->vs_id);
 	record_last(cfg, pos, verdict, reason);
 	return verdict;
 }

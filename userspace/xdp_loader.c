@@ -58,6 +58,23 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
+/* The kernel adds BPF_F_RDONLY_PROG to a devmap's flags, so libbpf's
+ * compatibility check refuses to reuse a pinned one: take it by fd. */
+static int reuse_devmap(struct bpf_map *m, const char *path)
+{
+	int fd = bpf_obj_get(path), err;
+
+	if (fd < 0) {
+		pr_err("xdp", "opening pinned %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	err = bpf_map__reuse_fd(m, fd);
+	close(fd);
+	if (err)
+		pr_err("xdp", "reusing pinned %s: %s", path, strerror(-err));
+	return err;
+}
+
 /* Point every map at pin_dir/<name>: libbpf reuses an existing compatible
  * pin and creates + pins the others, so counters and policies survive a
  * daemon restart. */
@@ -73,6 +90,12 @@ static int set_pins(struct xadc_xdp *x)
 	}
 	bpf_object__for_each_map(m, x->skel->obj) {
 		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
+		if (bpf_map__type(m) == BPF_MAP_TYPE_DEVMAP_HASH && !access(path, F_OK)) {
+			err = reuse_devmap(m, path);
+			if (err)
+				return err;
+			continue;
+		}
 		err = bpf_map__set_pin_path(m, path);
 		if (err)
 			return err;
@@ -149,7 +172,16 @@ int xadc_xdp_unpin(struct xadc_xdp *x)
 	if (!x->pin_dir[0])
 		return 0;
 	bpf_object__for_each_map(m, x->skel->obj) {
-		if (bpf_map__is_pinned(m) && bpf_map__unpin(m, NULL) && !err)
+		char path[PATH_MAX + 64];
+
+		if (bpf_map__is_pinned(m)) {
+			if (bpf_map__unpin(m, NULL) && !err)
+				err = -errno;
+			continue;
+		}
+		/* A devmap reused by fd (see reuse_devmap) has no pin path. */
+		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
+		if (unlink(path) && errno != ENOENT && !err)
 			err = -errno;
 	}
 	if (rmdir(x->pin_dir) && errno != ENOENT && !err)

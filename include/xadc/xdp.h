@@ -163,4 +163,64 @@ struct xadc_nsp_lpm_entry {
 int xadc_xdp_nsp_compile_lpm(const struct xadc_nsp_policy *pol, int fam,
 			     struct xadc_nsp_lpm_entry **out, size_t *n);
 
+/*
+ * Flow steering of a virtual service scaled out over several SEs (the
+ * rules are in bpf/xadc_xdp.bpf.c's header comment). The SE set of a VS is
+ * turned into a weighted Maglev table (each SE's share of the table is
+ * proportional to its weight; weight 0 drains: no new flows) and made
+ * active atomically; the previous set stays for the second chance.
+ */
+#define XADC_STEER_SES_MAX 32	    /* SEs per virtual service */
+#define XADC_STEER_TABLE_MAX 65537  /* largest table size (a prime) */
+#define XADC_STEER_TABLE_DEFAULT 65537
+#define XADC_STEER_NO_SE UINT32_MAX
+
+struct xadc_steer_se {
+	uint32_t id;		/* stable SE id, unique in the set; counters use it */
+	uint8_t mac[6];		/* the SE's MAC on the shared segment */
+	int ifindex;		/* interface toward it; 0 = the one the packet came in on */
+	uint32_t weight;	/* relative share of new flows; 0 = none */
+	bool self;		/* this SE: its flows go to the local stack */
+};
+
+struct xadc_steer_config {
+	unsigned nses;		/* 1..XADC_STEER_SES_MAX */
+	const struct xadc_steer_se *ses;
+	uint32_t table_size;	/* a prime in nses..XADC_STEER_TABLE_MAX; 0 = default */
+	/* SE id given unknown mid-flow packets when there is no previous
+	 * set (the VS's primary), XADC_STEER_NO_SE = none. */
+	uint32_t fallback_se;
+};
+
+/* Counters of one SE of a steered VS, summed over CPUs. */
+struct xadc_steer_stats {
+	uint64_t packets;	/* sent to that SE (self: passed to our stack) */
+	uint64_t bytes;
+	uint64_t new_flows;	/* flows pinned to it */
+	uint64_t second_chance;	/* unknown mid-flow packets sent to it as previous owner */
+};
+
+/* Validate cfg, build its Maglev table and make it vs_id's active steering
+ * generation; the one it replaces stays as the previous generation, older
+ * ones are deleted. Interfaces named by ifindex are resolved (our MAC on
+ * them) and added to the redirect map. -EINVAL (logged, naming the SE) on
+ * bad input, -ENODEV for an unknown ifindex, -E2BIG when the maps are full. */
+int xadc_xdp_steer_set(struct xadc_xdp *x, uint32_t vs_id, const struct xadc_steer_config *cfg);
+/* Stop steering vs_id (its packets are passed to the stack again) and
+ * delete its tables and counters. Pinned flows age out of the LRU. */
+int xadc_xdp_steer_remove(struct xadc_xdp *x, uint32_t vs_id);
+/* Active steering generation of vs_id, 0 when not steered. */
+uint32_t xadc_xdp_steer_generation(struct xadc_xdp *x, uint32_t vs_id);
+int xadc_xdp_steer_stats(struct xadc_xdp *x, uint32_t vs_id, uint32_t se_id,
+			 struct xadc_steer_stats *out);
+
+/* The weighted Maglev population, exposed for tests: table[0..size) gets
+ * indexes into ses (size prime, > 0 weights somewhere). 0 or -EINVAL. */
+int xadc_xdp_maglev_build(const struct xadc_steer_se *ses, unsigned n, uint32_t size,
+			  uint8_t *table);
+/* The flow hash the table is indexed with (table[hash % size]); family 4
+ * or 6, addresses network order (IPv4: 4 bytes), ports host order. */
+uint32_t xadc_xdp_flow_hash(int family, const void *saddr, const void *daddr, uint16_t sport,
+			    uint16_t dport, uint8_t proto);
+
 #endif

@@ -158,6 +158,20 @@ static inline int pkt_run(int prog_fd, const uint8_t *frame, int len)
 	return (int)o.retval;
 }
 
+/* Run prog_fd once on frame; the verdict or -errno, and the frame as the
+ * program left it in out (>= len + 64 bytes), its length in *out_len. */
+static inline int pkt_run_out(int prog_fd, const uint8_t *frame, int len, uint8_t *out,
+			      int *out_len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len,
+		    .data_out = out, .data_size_out = len + 64, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -errno;
+	*out_len = (int)o.data_size_out;
+	return (int)o.retval;
+}
+
 static inline int pkt_run_spec(int prog_fd, const struct pkt_spec *s)
 {
 	uint8_t buf[256];
