@@ -16,6 +16,8 @@
 enum cfg_kind { CFG_VS = 0, CFG_POOL, CFG_HM, CFG_APP, CFG_PERSIST, CFG_VSVIP,
 		/* issue 4: policy/ */
 		CFG_SG, CFG_IPG, CFG_HPS,
+		/* issue 5: datascript/ */
+		CFG_DSS,
 		CFG_NKINDS };
 
 extern const char *const cfg_kind_names[CFG_NKINDS];
@@ -117,5 +119,14 @@ json_t *cfg_normalize(struct cfg_ctx *c, json_t *doc);
 int cfg_policy_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s);
 int cfg_policy_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s,
 		  json_t *obj, struct xadc_vs *vs);
+
+/* cfg_datascript.c (issue 5): check every vsdatascriptset (after the
+ * policy objects, before virtual services); compile one VS's
+ * vs_datascripts[] into vs->datascripts; add the string-group operators
+ * DataScripts use to needs[] (indexed like ix->objs[CFG_SG]). */
+int cfg_ds_check(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s);
+int cfg_ds_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s,
+	      json_t *obj, struct xadc_vs *vs);
+int cfg_ds_sg_needs(const struct cfg_index *ix, unsigned *needs);
 
 #endif

@@ -1468,6 +1468,8 @@ int cfg_policy_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xad
 	pc.needs_pass = true;
 	ret = each(&pc, CFG_HPS, each_needs);
 	pc.needs_pass = false;
+	if (!ret)	/* issue 5: operators avi.stringgroup.* uses */
+		ret = cfg_ds_sg_needs(ix, pc.needs);
 	if (!ret)
 		ret = each(&pc, CFG_SG, each_sg);
 	if (!ret)

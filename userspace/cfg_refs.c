@@ -239,6 +239,10 @@ static int field_kind(const char *field)
 	    {"string_group_refs", CFG_SG},
 	    {"group_refs", CFG_IPG},
 	    {"http_policy_set_ref", CFG_HPS},
+	    /* issue 5 */
+	    {"pool_refs", CFG_POOL},
+	    {"ipgroup_refs", CFG_IPG},
+	    {"vs_datascript_set_ref", CFG_DSS},
 	};
 	size_t i;
 

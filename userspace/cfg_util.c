@@ -26,6 +26,8 @@ const char *const cfg_kind_names[CFG_NKINDS] = {
     [CFG_SG] = "stringgroup",
     [CFG_IPG] = "ipaddrgroup",
     [CFG_HPS] = "httppolicyset",
+    /* issue 5: Avi VSDataScriptSet */
+    [CFG_DSS] = "vsdatascriptset",
 };
 
 /* Avi export type names differ from REST names only in case

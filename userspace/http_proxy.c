@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 
 #include "proxy_int.h"
+#include "http_ds.h"	/* issue 5 */
 #include "../policy/http_policy.h"	/* issue 4 */
 
 #define DEF_HEADER_TIMEOUT_MS	 10000
@@ -378,16 +379,18 @@ static int hp_connect_server(struct xadc_session *s)
 
 /* ---- issue 4: HTTP policies, end (response stage below) ---- */
 
-/* HTTP_REQ DataScripts. */
-static int stage_req_scripts(struct xadc_session *s, const struct http1_msg *m, const char *base)
+/* HTTP_REQ DataScripts (issue 5, http_ds.c): an edited head replaces
+ * *m / *base; hlen is the client's head length. */
+static int stage_req_scripts(struct xadc_session *s, const struct http1_msg **m,
+			     const char **base, uint32_t hlen)
 {
-	return STAGE_CONTINUE;
+	return xadc_http_ds_req(s, m, base, hlen);
 }
 
 /* LB_FAILED DataScripts: may answer instead of the default 503. */
 static int stage_lb_failed(struct xadc_session *s)
 {
-	return STAGE_CONTINUE;
+	return xadc_http_ds_lb_failed(s);
 }
 
 /* HTTP response policy (issue 4): an edited head replaces *m / *base. */
@@ -410,10 +413,11 @@ static int stage_http_response(struct xadc_session *s, const struct http1_msg **
 	return STAGE_CONTINUE;
 }
 
-/* HTTP_RESP DataScripts. */
-static int stage_resp_scripts(struct xadc_session *s, const struct http1_msg *m, const char *base)
+/* HTTP_RESP DataScripts (issue 5): an edited head replaces *m / *base. */
+static int stage_resp_scripts(struct xadc_session *s, const struct http1_msg **m,
+			      const char **base)
 {
-	return STAGE_CONTINUE;
+	return xadc_http_ds_resp(s, m, base);
 }
 
 /* ------------------------------------------------------ request head */
@@ -669,7 +673,7 @@ static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_
 	s->scanned = 0;
 
 	if (stage_http_security(s, m, b) || stage_http_request(s, &m, &b) ||
-	    stage_req_scripts(s, m, b))
+	    stage_req_scripts(s, &m, &b, hlen))
 		goto consume;
 
 	if (body_prefix_bad(s, hlen)) {
@@ -818,7 +822,7 @@ static void server_failed(struct xadc_session *s, const char *why, int status)
 	}
 	if (s->resp_started)
 		xadc_session_close(s);
-	else
+	else if (!xadc_http_ds_resp_failed(s))	/* issue 5: HTTP_RESP_FAILED scripts */
 		xadc_http_local_reply(s, status, false);
 }
 
@@ -971,7 +975,7 @@ static void resp_head(struct xadc_session *s, const struct http1_msg *m, uint32_
 	s->srv_keepalive = m->flags & H1_F_KEEP_ALIVE;
 	xadc_counters_resp(&s->vs->rt->ctr[w->id], m->status);
 	xadc_counters_resp(&s->server->rt->ctr[w->id], m->status);
-	if (stage_http_response(s, &m, &b) || stage_resp_scripts(s, m, b))
+	if (stage_http_response(s, &m, &b) || stage_resp_scripts(s, &m, &b))
 		return;
 	body_init(&s->rsb, m->body, m->content_length);
 	/* a close-delimited body can only end by closing the client too */
@@ -1283,7 +1287,8 @@ void xadc_http_timeout(struct xadc_session *s)
 			xadc_session_close(s);
 			return;
 		}
-		xadc_http_local_reply(s, 504, true);
+		if (!xadc_http_ds_resp_failed(s))	/* issue 5 */
+			xadc_http_local_reply(s, 504, true);
 		break;
 	default:
 		return;
@@ -1299,6 +1304,11 @@ void xadc_http_start(struct xadc_session *s)
 	s->rq = RQ_IDLE;
 	s->rs = RS_NONE;
 	s->keepalive = true;
+	/* session_alloc() clears only the fields before lmethod: a freshly
+	 * malloc'd session would log (and put back) a garbage hp_log */
+	memset(&s->hp_log, 0, sizeof(s->hp_log));
+	if (xadc_http_ds_accept(s))	/* issue 5: TCP_CLIENT_ACCEPT scripts */
+		return;
 	xadc_http_run(s);
 }
 
@@ -1348,6 +1358,7 @@ void xadc_http_log(struct xadc_session *s)
 {
 	struct xadc_reqlog_rec r = {};
 	uint64_t now = xadc_now_ns(), conn_end;
+	char extra[2048];
 
 	if (s->logged)
 		return;
@@ -1385,6 +1396,9 @@ void xadc_http_log(struct xadc_session *s)
 	r.http_request_policy_rule_name = s->hp_rule[1];
 	r.http_response_policy_rule_name = s->hp_rule[2];
 	r.extra_json = s->hp_log.data;
+	/* issue 5: datascript_log, datascript_error_trace, significant */
+	r.extra_json = xadc_http_ds_extra(s, r.extra_json, extra, sizeof(extra));
 	xadc_reqlog_emit(s->w->id, &r);
 	xadc_buf_put(&s->w->bufs, &s->hp_log);
+	xadc_http_ds_done(s);
 }

@@ -20,6 +20,7 @@
 #include "xadc/reqlog.h"
 #include "xadc/snapshot.h"
 #include "conn.h"
+#include "../datascript/datascript.h"	/* issue 5 */
 
 #define XADC_IDLE_PER_SERVER	64	/* idle keep-alive server conns per server per worker */
 #define XADC_IDLE_TIMEOUT_MS	60000
@@ -137,6 +138,7 @@ struct xadc_session {
 	const char *hp_rule[3];		/* security, request, response rule names */
 	struct xadc_server *hp_server;	/* switching_action's fixed server */
 	struct xadc_buf hp_log;		/* extra_json of a rule with log: true */
+	struct xadc_ds_txn ds;		/* issue 5: DataScript reqvar, log, error */
 };
 
 struct xadc_srvconn {

@@ -15,6 +15,7 @@
 #include "xadc/lb.h"
 #include "xadc/snapshot.h"
 #include "../policy/http_policy.h"	/* issue 4: policy objects of a snapshot */
+#include "../datascript/datascript.h"	/* issue 5 */
 
 atomic_ullong xadc_snapshot_generation;
 
@@ -49,8 +50,10 @@ static void snapshot_free(struct xadc_snapshot *s)
 	for (i = 0; s->pools && i < s->npools; i++)
 		snapshot_free_pool(&s->pools[i]);
 	free(s->pools);
-	for (i = 0; s->vs && i < s->nvs; i++)
+	for (i = 0; s->vs && i < s->nvs; i++) {
+		xadc_ds_vs_free(s->vs[i].datascripts);	/* issue 5 */
 		xadc_rt_put(s->vs[i].rt);
+	}
 	free(s->vs);
 	for (i = 0; s->hms && i < s->nhms; i++) {
 		free(s->hms[i].http_request);

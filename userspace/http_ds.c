@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * http_ds.c - the proxy side of DataScripts (issue 5): an accessor over the
+ * session's request and response heads for the datascript/ runtime, and
+ * the stage calls of http_proxy.c.
+ *
+ * During an event the scripts work on a copy of the head's field list
+ * (name/value slices into the original head or into an arena). Edits
+ * change that copy; when the event ends with edits, the head is written
+ * out again and parsed, and the new parse replaces the old one for the
+ * rest of the pipeline (the same hand-over the request policy uses).
+ * Message framing fields (Content-Length, Transfer-Encoding) cannot be
+ * edited, and the new head must frame the body exactly like the old one,
+ * so a script can never make the proxy and a server disagree on a body.
+ *
+ * Terminal actions (response, redirect, close) are recorded and carried
+ * out after the scripts have returned, never while the runtime still reads
+ * the session. All scratch memory is per worker thread, allocated once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "http_ds.h"
+
+#define DSX_MAX_RESP_HDRS 32
+
+struct dsx_hdr {
+	const char *n, *v;
+	uint32_t nl, vl;
+};
+
+struct dsx_side {
+	bool loaded, dirty;
+	unsigned n;
+	struct dsx_hdr h[HTTP1_MAX_HEADERS];
+};
+
+struct dsx {
+	struct xadc_session *s;
+	enum xadc_ds_evt evt;
+	/* request: the live head (HTTP_REQ) or the head sent to the server */
+	const struct http1_msg *qm;
+	const char *qb;
+	bool q_live;
+	const char *uri;		/* set_uri's value, in the arena */
+	size_t ulen;
+	uint32_t hlen;			/* HTTP_REQ: client head length */
+	/* response (HTTP_RESP) */
+	const struct http1_msg *pm;
+	const char *pb;
+	struct dsx_side side[2];
+	char arena[XADC_BUF_SIZE];
+	uint32_t used;
+	/* recorded terminal action */
+	enum { ACT_NONE = 0, ACT_RESPOND, ACT_CLOSE } act;
+	bool reset;
+	int rstatus;
+	struct dsx_hdr rh[DSX_MAX_RESP_HDRS];
+	unsigned nrh;
+	const char *rbody;
+	size_t rblen;
+	/* avi.pool.select */
+	struct xadc_pool *pool;
+	struct xadc_server *srv;
+	bool selected;
+	/* rewritten head and its parse; the parse of the request sent */
+	char head[XADC_BUF_SIZE];
+	struct http1_msg msg, rmsg;
+};
+
+static __thread struct dsx *dsx_tls;
+
+static struct dsx *dsx_get(void)
+{
+	if (!dsx_tls)
+		dsx_tls = malloc(sizeof(*dsx_tls));
+	return dsx_tls;
+}
+
+static const char *arena_copy(struct dsx *d, const char *s, size_t n)
+{
+	char *p;
+
+	if (n > sizeof(d->arena) - d->used)
+		return NULL;
+	p = d->arena + d->used;
+	memcpy(p, s, n);
+	d->used += n;
+	return p;
+}
+
+static bool framing_field(const char *n, size_t nl)
+{
+	return (nl == 14 && !strncasecmp(n, "content-length", 14)) ||
+	       (nl == 17 && !strncasecmp(n, "transfer-encoding", 17));
+}
+
+/* Field list of which, loaded from its head on first use. */
+static struct dsx_side *side(struct dsx *d, int which)
+{
+	struct dsx_side *sd = &d->side[which];
+	const struct http1_msg *m = which == XADC_DS_REQ ? d->qm : d->pm;
+	const char *b = which == XADC_DS_REQ ? d->qb : d->pb;
+	unsigned i;
+
+	if (sd->loaded)
+		return sd;
+	sd->loaded = true;
+	sd->n = 0;
+	for (i = 0; m && i < m->nhdrs; i++) {
+		sd->h[sd->n].n = b + m->hdrs[i].name.off;
+		sd->h[sd->n].nl = m->hdrs[i].name.len;
+		sd->h[sd->n].v = b + m->hdrs[i].value.off;
+		sd->h[sd->n].vl = m->hdrs[i].value.len;
+		sd->n++;
+	}
+	return sd;
+}
+
+static bool editable(struct dsx *d, int which)
+{
+	return which == XADC_DS_REQ ? d->q_live : d->evt == XADC_DS_EVT_HTTP_RESP && d->pm;
+}
+
+/* ------------------------------------------------------------ accessor */
+
+static void a_req_line(void *p, const char **m, size_t *ml, const char **u, size_t *ul,
+		       const char **v, size_t *vl)
+{
+	struct dsx *d = p;
+	struct xadc_session *s = d->s;
+
+	if (d->qm) {
+		*m = d->qb + d->qm->method.off;
+		*ml = d->qm->method.len;
+		*u = d->qb + d->qm->target.off;
+		*ul = d->qm->target.len;
+	} else {
+		*m = s->lmethod;
+		*ml = s->lmethod_len;
+		*u = s->luri;
+		*ul = s->luri_len;
+	}
+	if (d->uri) {
+		*u = d->uri;
+		*ul = d->ulen;
+	}
+	*v = s->client_minor ? "1.1" : "1.0";
+	*vl = 3;
+}
+
+static bool a_hdr_at(void *p, int which, unsigned i, struct xadc_ds_hdr *h)
+{
+	struct dsx_side *sd = side(p, which);
+
+	if (i >= sd->n)
+		return false;
+	h->name = sd->h[i].n;
+	h->name_len = sd->h[i].nl;
+	h->value = sd->h[i].v;
+	h->value_len = sd->h[i].vl;
+	return true;
+}
+
+static int a_hdr_add(void *p, int which, const char *n, size_t nl, const char *v, size_t vl)
+{
+	struct dsx *d = p;
+	struct dsx_side *sd;
+	struct dsx_hdr *h;
+
+	if (!editable(d, which) || framing_field(n, nl))
+		return -EPERM;
+	sd = side(d, which);
+	if (sd->n == HTTP1_MAX_HEADERS)
+		return -ENOSPC;
+	h = &sd->h[sd->n];
+	h->n = arena_copy(d, n, nl);
+	h->v = arena_copy(d, v, vl);
+	if (!h->n || !h->v)
+		return -ENOSPC;
+	h->nl = nl;
+	h->vl = vl;
+	sd->n++;
+	sd->dirty = true;
+	return 0;
+}
+
+static int a_hdr_remove(void *p, int which, const char *n, size_t nl, const char *v, size_t vl)
+{
+	struct dsx *d = p;
+	struct dsx_side *sd;
+	unsigned i, o = 0;
+	int cnt = 0;
+
+	if (!editable(d, which) || framing_field(n, nl))
+		return -EPERM;
+	sd = side(d, which);
+	for (i = 0; i < sd->n; i++) {
+		struct dsx_hdr *h = &sd->h[i];
+
+		if (h->nl == nl && !strncasecmp(h->n, n, nl) &&
+		    (!v || (h->vl == vl && !memcmp(h->v, v, vl)))) {
+			cnt++;
+			continue;
+		}
+		sd->h[o++] = *h;
+	}
+	sd->n = o;
+	sd->dirty |= cnt > 0;
+	return cnt;
+}
+
+static int a_set_uri(void *p, const char *u, size_t n)
+{
+	struct dsx *d = p;
+
+	if (!d->q_live)
+		return -EPERM;
+	d->uri = arena_copy(d, u, n);
+	d->ulen = n;
+	return d->uri ? 0 : -ENOSPC;
+}
+
+static int a_status(void *p)
+{
+	struct dsx *d = p;
+
+	return d->pm ? d->pm->status : 0;
+}
+
+static int a_respond(void *p, int status, const struct xadc_ds_hdr *h, unsigned n,
+		     const char *body, size_t blen)
+{
+	struct dsx *d = p;
+	unsigned i;
+
+	if (n > DSX_MAX_RESP_HDRS)
+		return -ENOSPC;
+	for (i = 0; i < n; i++) {
+		d->rh[i].n = arena_copy(d, h[i].name, h[i].name_len);
+		d->rh[i].v = arena_copy(d, h[i].value, h[i].value_len);
+		d->rh[i].nl = h[i].name_len;
+		d->rh[i].vl = h[i].value_len;
+		if (!d->rh[i].n || !d->rh[i].v)
+			return -ENOSPC;
+	}
+	d->rbody = blen ? arena_copy(d, body, blen) : NULL;
+	if (blen && !d->rbody)
+		return -ENOSPC;
+	d->rblen = blen;
+	d->nrh = n;
+	d->rstatus = status;
+	d->act = ACT_RESPOND;
+	return 0;
+}
+
+static int a_close(void *p, bool reset)
+{
+	struct dsx *d = p;
+
+	d->act = ACT_CLOSE;
+	d->reset = reset;
+	return 0;
+}
+
+static int a_select(void *p, struct xadc_pool *pool, const struct xadc_server *srv)
+{
+	struct dsx *d = p;
+
+	if (d->evt != XADC_DS_EVT_HTTP_REQ)
+		return -EPERM;
+	d->pool = pool;
+	d->srv = (struct xadc_server *)srv;
+	d->selected = true;
+	return 0;
+}
+
+static size_t a_req_body(void *p, const char **data, size_t max)
+{
+	struct dsx *d = p;
+	struct xadc_session *s = d->s;
+	size_t n;
+
+	*data = NULL;
+	if (!d->q_live || xbuf_len(&s->cli.in) <= d->hlen)
+		return 0;
+	n = xbuf_len(&s->cli.in) - d->hlen;
+	if (s->rqb.type == H1_BODY_LENGTH && n > s->rqb.left)
+		n = s->rqb.left;
+	if (s->rqb.type == H1_BODY_NONE)
+		n = 0;
+	*data = xbuf_ptr(&s->cli.in) + d->hlen;
+	return n < max ? n : max;
+}
+
+static const struct xadc_ds_ops dsx_ops = {
+	.req_line = a_req_line,
+	.hdr_at = a_hdr_at,
+	.hdr_add = a_hdr_add,
+	.hdr_remove = a_hdr_remove,
+	.set_uri = a_set_uri,
+	.status = a_status,
+	.respond = a_respond,
+	.close_conn = a_close,
+	.select = a_select,
+	.req_body = a_req_body,
+};
+
+/* ------------------------------------------------------------ running */
+
+static struct dsx *dsx_begin(struct xadc_session *s, enum xadc_ds_evt evt)
+{
+	struct dsx *d = dsx_get();
+
+	if (!d)
+		return NULL;
+	d->s = s;
+	d->evt = evt;
+	d->qm = d->pm = NULL;
+	d->qb = d->pb = NULL;
+	d->q_live = false;
+	d->uri = NULL;
+	d->ulen = 0;
+	d->hlen = 0;
+	d->side[0].loaded = d->side[1].loaded = false;
+	d->side[0].dirty = d->side[1].dirty = false;
+	d->used = 0;
+	d->act = ACT_NONE;
+	d->selected = false;
+	return d;
+}
+
+/* The request head as sent to the server (rout), for events after it
+ * left the client buffer. */
+static void dsx_sent_request(struct dsx *d)
+{
+	struct xadc_session *s = d->s;
+	struct http1_limits lim = { XADC_BUF_SIZE - 1, HTTP1_MAX_HEADERS, XADC_BUF_SIZE };
+	size_t scanned = 0;
+
+	if (!s->rout.data || !s->rout.tail)
+		return;
+	if (http1_parse_request(s->rout.data, s->rout.tail, &lim, &scanned, &d->rmsg) > 0) {
+		d->qm = &d->rmsg;
+		d->qb = s->rout.data;
+	}
+}
+
+static enum xadc_ds_verdict dsx_run(struct dsx *d, enum xadc_ds_evt evt)
+{
+	struct xadc_session *s = d->s;
+	struct xadc_ds_ctx ctx = {
+		.ops = &dsx_ops,
+		.priv = d,
+		.worker = s->w->id,
+		.gen = s->hold && s->hold->snap ? s->hold->snap->generation : 0,
+		.now_ms = s->w->now,
+		.txn = &s->ds,
+		.vs_name = s->vs->name,
+		.client = &s->caddr,
+		.vip = &s->vaddr,
+		.request_id = s->request_id,
+	};
+
+	return xadc_ds_run(s->vs->datascripts, evt, &ctx);
+}
+
+static const char *reason_of(int status)
+{
+	switch (status / 100) {
+	case 1: return "Continue";
+	case 2: return status == 204 ? "No Content" : "OK";
+	case 3: return status == 301 ? "Moved Permanently" :
+		       status == 302 ? "Found" :
+		       status == 303 ? "See Other" :
+		       status == 304 ? "Not Modified" :
+		       status == 307 ? "Temporary Redirect" :
+		       status == 308 ? "Permanent Redirect" : "Redirection";
+	case 4: return status == 403 ? "Forbidden" :
+		       status == 404 ? "Not Found" :
+		       status == 429 ? "Too Many Requests" : "Client Error";
+	default: return status == 503 ? "Service Unavailable" : "Server Error";
+	}
+}
+
+static bool skip_resp_field(const struct dsx_hdr *h)
+{
+	return framing_field(h->n, h->nl) || (h->nl == 10 && !strncasecmp(h->n, "connection", 10));
+}
+
+/* A script's local response into cout (the recorded ACT_RESPOND). */
+static void dsx_reply(struct dsx *d)
+{
+	struct xadc_session *s = d->s;
+	struct xadc_worker *w = s->w;
+	bool nobody = d->rstatus == 204 || d->rstatus == 304 || d->rstatus < 200 ||
+		      s->method_id == H1_M_HEAD;
+	bool ctype = false, ok;
+	char line[160];
+	unsigned i;
+	int n;
+
+	xadc_up_detach(s, false);
+	if (s->acquired) {
+		xadc_lb_release(s->server);
+		s->acquired = false;
+	}
+	/* the request body, if any, is not read: the connection cannot be reused */
+	if (s->rq == RQ_HEAD ? !s->rqb.done : (s->rq == RQ_BODY && !(s->rqb.done && !s->rqb.valid)))
+		s->keepalive = false;
+	if (!s->keepalive)
+		s->must_close = true;
+	if (xadc_buf_get(&w->bufs, &s->cout)) {
+		xadc_session_close(s);
+		return;
+	}
+	s->cout.head = s->cout.tail = 0;
+	n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", d->rstatus, reason_of(d->rstatus));
+	ok = xadc_buf_append(&s->cout, line, n);
+	for (i = 0; ok && i < d->nrh; i++) {
+		if (skip_resp_field(&d->rh[i]))
+			continue;
+		ctype |= d->rh[i].nl == 12 && !strncasecmp(d->rh[i].n, "content-type", 12);
+		ok = xadc_buf_append(&s->cout, d->rh[i].n, d->rh[i].nl) &&
+		     xadc_buf_append(&s->cout, ": ", 2) &&
+		     xadc_buf_append(&s->cout, d->rh[i].v, d->rh[i].vl) &&
+		     xadc_buf_append(&s->cout, "\r\n", 2);
+	}
+	if (!ctype && d->rblen)
+		ok = ok && xadc_buf_append(&s->cout, "Content-Type: text/plain\r\n", 26);
+	n = 0;
+	if (d->rstatus != 204 && d->rstatus >= 200)
+		n = snprintf(line, sizeof(line), "Content-Length: %zu\r\n", d->rblen);
+	n += snprintf(line + n, sizeof(line) - n, "%s\r\n",
+		      s->must_close ? "Connection: close\r\n" : "");
+	ok = ok && xadc_buf_append(&s->cout, line, n);
+	if (ok && !nobody && d->rblen)
+		ok = xadc_buf_append(&s->cout, d->rbody, d->rblen);
+	if (!ok) {
+		s->term = "datascript_response_too_large";
+		xadc_http_local_reply(s, 500, true);
+		return;
+	}
+	s->status = d->rstatus;
+	s->resp_started = true;
+	s->rs = RS_DONE;
+	s->rsb.valid = 0;
+	xadc_counters_resp(&s->vs->rt->ctr[w->id], d->rstatus);
+}
+
+static void dsx_close(struct dsx *d)
+{
+	static const struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	struct xadc_session *s = d->s;
+
+	s->term = "datascript_close";
+	if (d->reset)
+		setsockopt(s->cli.fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	xadc_session_close(s);
+}
+
+/* Carry out the verdict and the recorded action: 1 when answered. */
+static int dsx_finish(struct dsx *d, enum xadc_ds_verdict v)
+{
+	struct xadc_session *s = d->s;
+
+	if (v == XADC_DS_ERROR) {
+		s->term = "datascript_error";
+		if (s->resp_started)
+			xadc_session_close(s);
+		else
+			xadc_http_local_reply(s, 500, false);
+		return 1;
+	}
+	if (d->act == ACT_CLOSE) {
+		dsx_close(d);
+		return 1;
+	}
+	if (d->act == ACT_RESPOND) {
+		if (s->resp_started) {
+			xadc_session_close(s);
+			return 1;
+		}
+		s->term = "datascript_response";
+		dsx_reply(d);
+		return 1;
+	}
+	return 0;
+}
+
+struct hw {
+	char *p;
+	size_t len, cap;
+	bool over;
+};
+
+static void hw_put(struct hw *h, const char *s, size_t n)
+{
+	if (h->over || n > h->cap - h->len) {
+		h->over = true;
+		return;
+	}
+	memcpy(h->p + h->len, s, n);
+	h->len += n;
+}
+
+static void hw_fields(struct hw *h, const struct dsx_side *sd)
+{
+	unsigned i;
+
+	for (i = 0; i < sd->n; i++) {
+		hw_put(h, sd->h[i].n, sd->h[i].nl);
+		hw_put(h, ": ", 2);
+		hw_put(h, sd->h[i].v, sd->h[i].vl);
+		hw_put(h, "\r\n", 2);
+	}
+	hw_put(h, "\r\n", 2);
+}
+
+static bool same_framing(const struct http1_msg *a, const struct http1_msg *b)
+{
+	return a->body == b->body &&
+	       (a->body != H1_BODY_LENGTH || a->content_length == b->content_length);
+}
+
+/* Write the edited request head and parse it into d->msg. */
+static bool rebuild_req(struct dsx *d, const struct http1_msg **m, const char **b)
+{
+	struct http1_limits lim = { XADC_BUF_SIZE - 1, HTTP1_MAX_HEADERS, XADC_BUF_SIZE };
+	struct hw h = { .p = d->head, .cap = sizeof(d->head) };
+	const char *m0, *u, *v;
+	size_t ml, ul, vl, scanned = 0;
+
+	a_req_line(d, &m0, &ml, &u, &ul, &v, &vl);
+	hw_put(&h, m0, ml);
+	hw_put(&h, " ", 1);
+	hw_put(&h, u, ul);
+	hw_put(&h, d->s->client_minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
+	hw_fields(&h, side(d, XADC_DS_REQ));
+	if (h.over || http1_parse_request(d->head, h.len, &lim, &scanned, &d->msg) != (int)h.len ||
+	    !same_framing(*m, &d->msg))
+		return false;
+	*m = &d->msg;
+	*b = d->head;
+	return true;
+}
+
+static bool rebuild_resp(struct dsx *d, const struct http1_msg **m, const char **b)
+{
+	struct http1_limits lim = { XADC_BUF_SIZE - 1, HTTP1_MAX_HEADERS, XADC_BUF_SIZE };
+	struct hw h = { .p = d->head, .cap = sizeof(d->head) };
+	char line[32];
+	size_t scanned = 0;
+	int n;
+
+	n = snprintf(line, sizeof(line), "HTTP/1.1 %u ", (*m)->status);
+	hw_put(&h, line, n);
+	hw_put(&h, *b + (*m)->reason.off, (*m)->reason.len);
+	hw_put(&h, "\r\n", 2);
+	hw_fields(&h, side(d, XADC_DS_RESP));
+	if (h.over ||
+	    http1_parse_response(d->head, h.len, &lim, d->s->method_id, &scanned, &d->msg) !=
+		    (int)h.len ||
+	    !same_framing(*m, &d->msg))
+		return false;
+	*m = &d->msg;
+	*b = d->head;
+	return true;
+}
+
+/* ------------------------------------------------------------ stages */
+
+static bool has(const struct xadc_session *s, enum xadc_ds_evt evt)
+{
+	return s->vs && xadc_ds_vs_has(s->vs->datascripts, evt);
+}
+
+int xadc_http_ds_accept(struct xadc_session *s)
+{
+	struct dsx *d;
+	enum xadc_ds_verdict v;
+
+	xadc_ds_txn_init(&s->ds, s->w->id);
+	if (!has(s, XADC_DS_EVT_TCP_CLIENT_ACCEPT) || !(d = dsx_begin(s, XADC_DS_EVT_TCP_CLIENT_ACCEPT)))
+		return 0;
+	v = dsx_run(d, XADC_DS_EVT_TCP_CLIENT_ACCEPT);
+	if (v == XADC_DS_ERROR || d->act != ACT_NONE) {
+		/* no request to answer yet: a failed or closing script drops the connection */
+		d->reset = d->act == ACT_CLOSE && d->reset;
+		dsx_close(d);
+		return 1;
+	}
+	return 0;
+}
+
+int xadc_http_ds_req(struct xadc_session *s, const struct http1_msg **m, const char **b,
+		     uint32_t hlen)
+{
+	struct dsx *d;
+	enum xadc_ds_verdict v;
+
+	if (!has(s, XADC_DS_EVT_HTTP_REQ))
+		return 0;
+	d = dsx_begin(s, XADC_DS_EVT_HTTP_REQ);
+	if (!d) {
+		xadc_http_local_reply(s, 500, false);
+		return 1;
+	}
+	d->qm = *m;
+	d->qb = *b;
+	d->q_live = true;
+	d->hlen = hlen;
+	v = dsx_run(d, XADC_DS_EVT_HTTP_REQ);
+	if (dsx_finish(d, v))
+		return 1;
+	if ((d->side[XADC_DS_REQ].dirty || d->uri) && !rebuild_req(d, m, b)) {
+		s->term = "datascript_bad_request_head";
+		xadc_http_local_reply(s, 500, false);
+		return 1;
+	}
+	if (d->selected) {
+		s->pool = d->pool;
+		s->hp_server = d->srv;
+	}
+	return 0;
+}
+
+int xadc_http_ds_lb_failed(struct xadc_session *s)
+{
+	struct dsx *d;
+
+	if (!has(s, XADC_DS_EVT_HTTP_LB_FAILED) || !(d = dsx_begin(s, XADC_DS_EVT_HTTP_LB_FAILED)))
+		return 0;
+	dsx_sent_request(d);
+	return dsx_finish(d, dsx_run(d, XADC_DS_EVT_HTTP_LB_FAILED));
+}
+
+int xadc_http_ds_resp_failed(struct xadc_session *s)
+{
+	struct dsx *d;
+
+	if (!has(s, XADC_DS_EVT_HTTP_RESP_FAILED) ||
+	    !(d = dsx_begin(s, XADC_DS_EVT_HTTP_RESP_FAILED)))
+		return 0;
+	dsx_sent_request(d);
+	return dsx_finish(d, dsx_run(d, XADC_DS_EVT_HTTP_RESP_FAILED));
+}
+
+int xadc_http_ds_resp(struct xadc_session *s, const struct http1_msg **m, const char **b)
+{
+	struct dsx *d;
+	enum xadc_ds_verdict v;
+
+	if (!has(s, XADC_DS_EVT_HTTP_RESP))
+		return 0;
+	d = dsx_begin(s, XADC_DS_EVT_HTTP_RESP);
+	if (!d) {
+		xadc_http_local_reply(s, 500, true);
+		return 1;
+	}
+	dsx_sent_request(d);
+	d->pm = *m;
+	d->pb = *b;
+	v = dsx_run(d, XADC_DS_EVT_HTTP_RESP);
+	if (dsx_finish(d, v))
+		return 1;
+	if (d->side[XADC_DS_RESP].dirty && !rebuild_resp(d, m, b)) {
+		s->term = "datascript_bad_response_head";
+		xadc_http_local_reply(s, 500, true);
+		return 1;
+	}
+	return 0;
+}
+
+const char *xadc_http_ds_extra(struct xadc_session *s, const char *hp, char *buf, size_t cap)
+{
+	struct xadc_ds_txn t = s->ds;
+	size_t n = 0;
+
+	if (!t.log_len && !t.has_error && !t.significant)
+		return hp;
+	if (hp) {
+		/* one "significant" key only */
+		if (strstr(hp, "\"significant\":true"))
+			t.significant = false;
+		n = snprintf(buf, cap, "%s", hp);
+		if (n >= cap)
+			return hp;
+	}
+	xadc_ds_txn_json(&t, buf + n, cap - n);
+	return buf;
+}
+
+void xadc_http_ds_done(struct xadc_session *s)
+{
+	xadc_ds_txn_end(&s->ds);
+	xadc_ds_txn_init(&s->ds, s->w->id);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * http_ds.h - DataScripts in the HTTP proxy (issue 5): the accessor the
+ * datascript/ runtime reads and edits requests through, and the calls the
+ * pipeline stages make. Worker thread only.
+ *
+ * Return values of the stage calls: 0 go on, 1 the request was answered or
+ * the session closed (STAGE_ANSWERED in http_proxy.c).
+ */
+#ifndef XADC_HTTP_DS_H
+#define XADC_HTTP_DS_H
+
+#include "proxy_int.h"
+
+/* Session start: reset the transaction, run TCP_CLIENT_ACCEPT scripts.
+ * Returns 1 when the session was closed. */
+int xadc_http_ds_accept(struct xadc_session *s);
+/* HTTP_REQ: *m / *b are replaced when a script edited the head; hlen is
+ * the client's head length (the body follows it in cli.in). */
+int xadc_http_ds_req(struct xadc_session *s, const struct http1_msg **m, const char **b,
+		     uint32_t hlen);
+/* HTTP_LB_FAILED (no server): a script may answer instead of the 503. */
+int xadc_http_ds_lb_failed(struct xadc_session *s);
+/* HTTP_RESP_FAILED (the server failed before a response; no retry left):
+ * a script may answer (response, redirect) instead of the 502 / 504. */
+int xadc_http_ds_resp_failed(struct xadc_session *s);
+/* HTTP_RESP on the final response head. */
+int xadc_http_ds_resp(struct xadc_session *s, const struct http1_msg **m, const char **b);
+/* The log line's extra_json: hp (a policy fragment or NULL) plus the
+ * DataScript fields, in buf when both exist. */
+const char *xadc_http_ds_extra(struct xadc_session *s, const char *hp, char *buf, size_t cap);
+/* After the log line: drop reqvar, clear the transaction. */
+void xadc_http_ds_done(struct xadc_session *s);
+
+#endif
