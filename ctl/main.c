@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_xdp.h"
 
 struct ctl_opts ctl = {.socket = CTL_DEFAULT_SOCKET};
 
@@ -31,10 +32,14 @@ static const struct ctl_cmd ctl_cmds[] = {
     {"patch", ctl_cmd_patch, "patch KIND NAME -f FILE    merge-patch one object"},
     {"delete", ctl_cmd_delete, "delete KIND NAME           delete one object"},
     {"export", ctl_cmd_export, "export                     print the whole configuration"},
-    {"status", ctl_cmd_status, "status                     daemon, virtual services, servers"},
-    {"stats", ctl_cmd_stats,
-     "stats                      counters per virtual service, pool, server"},
+    {"status", ctl_cmd_status_xdp,
+     "status                     daemon, virtual services, servers, XDP"},
+    {"stats", ctl_cmd_stats_xdp,
+     "stats                      counters per virtual service, pool, server, XDP"},
     {"logs", ctl_cmd_logs, "logs [-f] [-n N]           request log (-f: follow)"},
+    /* issue 3 */
+    {"xdp", ctl_cmd_xdp, "xdp stats|events [-f] [-n N] XDP counters, sampled drops"},
+    {"unload", ctl_cmd_unload, "unload                     detach the XDP data plane, remove pins"},
 };
 
 static void ctl_usage(FILE *f)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "xadc/api.h"
+#include "xadc/xdp.h"
 #include "xadc/cfg.h"
 #include "xadc/common.h"
 #include "xadc/reqlog.h"
@@ -381,6 +382,45 @@ static json_t *api_health_json(void)
 	return json_pack("{ss}", "status", "ok");
 }
 
+/* issue 3: /api/xdp/stats, /api/xdp/events?after=SEQ&max=N, POST /api/xdp/unload */
+static enum MHD_Result api_xdp(struct MHD_Connection *c, enum api_method m, const char *what)
+{
+	uint64_t after, max;
+	int err;
+
+	if (!strcmp(what, "unload")) {
+		if (m != M_POST)
+			return api_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST",
+					 "method not allowed: POST to unload");
+		err = xadc_xdpd_unload();
+		if (err)
+			return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+					 "unloading the XDP data plane: %s", strerror(-err));
+		return api_reply(c, MHD_HTTP_OK, xadc_xdpd_status_json(), NULL);
+	}
+	if (m != M_GET)
+		return api_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET", "method not allowed: use GET");
+	if (!strcmp(what, "stats")) {
+		struct xadc_snapshot *s = xadc_snapshot_current();
+		json_t *doc = xadc_xdpd_stats_json(s);
+
+		xadc_snapshot_put(s);
+		return api_reply(c, MHD_HTTP_OK, doc, NULL);
+	}
+	if (!strcmp(what, "events")) {
+		if (api_arg_u64(c, "after", 0, &after))
+			return api_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+					 "after: must be an unsigned integer (an event sequence number)");
+		if (api_arg_u64(c, "max", API_LOGS_DEFAULT, &max))
+			return api_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+					 "max: must be an unsigned integer");
+		if (max > API_LOGS_MAX)
+			max = API_LOGS_MAX;
+		return api_reply(c, MHD_HTTP_OK, xadc_xdpd_events_json(after, (unsigned)max), NULL);
+	}
+	return api_error(c, MHD_HTTP_NOT_FOUND, NULL, "no such route: /api/xdp/%.100s", what);
+}
+
 /* Route a complete request. url is MHD's decoded path without the query. */
 static enum MHD_Result api_dispatch(struct MHD_Connection *c, const char *url, const char *method,
 				    struct api_req *req)
@@ -423,6 +463,8 @@ static enum MHD_Result api_dispatch(struct MHD_Connection *c, const char *url, c
 			return api_logs(c);
 		}
 	}
+	if (!strcmp(kind_name, "xdp") && id && !strchr(id, '/'))
+		return api_xdp(c, m, id);	/* issue 3 */
 	kind = *kind_name ? xadc_cfg_kind(kind_name) : NULL;
 	if (!kind)
 		return api_error(c, MHD_HTTP_NOT_FOUND, NULL, "unknown object kind \"%.128s\"",

@@ -712,7 +712,6 @@ static int vs_listeners(struct compile *cc, json_t *obj, struct xadc_vs *vs, con
 static void vs_warn_unsupported(struct cfg_ctx *c, json_t *obj)
 {
 	static const char *const fields[] = {
-	    "network_security_policy_ref",
 	    "ssl_key_and_certificate_refs",
 	    "ssl_profile_ref",
 	    "pool_group_ref",
@@ -760,6 +759,8 @@ static int vs_compile(struct compile *cc, json_t *obj, struct xadc_vs *vs, const
 	if ((ret = cfg_policy_vs(c, &cc->ix, cc->s, obj, vs)))	/* issue 4 */
 		return ret;
 	if ((ret = cfg_ds_vs(c, &cc->ix, cc->s, obj, vs)))	/* issue 5 */
+		return ret;
+	if ((ret = cfg_nsp_vs(c, &cc->ix, cc->s, obj, vs - cc->s->vs)))	/* issue 3 */
 		return ret;
 	if ((ret = vs_listeners(cc, obj, vs, label)))
 		return ret;
@@ -877,6 +878,7 @@ static struct xadc_snapshot *compile_doc(struct cfg_ctx *c, json_t *doc)
 	    (ret = for_each(&cc, CFG_POOL, each_pool)) ||
 	    (ret = cfg_policy_compile(c, &cc.ix, cc.s)) ||	/* issue 4 */
 	    (ret = cfg_ds_check(c, &cc.ix, cc.s)) ||		/* issue 5 */
+	    (ret = cfg_nsp_compile(c, &cc.ix, cc.s)) ||	/* issue 3 */
 	    (ret = for_each(&cc, CFG_VS, each_vs))) {
 		xadc_snapshot_put(cc.s);
 		cc.s = NULL;

@@ -18,6 +18,9 @@ enum cfg_kind { CFG_VS = 0, CFG_POOL, CFG_HM, CFG_APP, CFG_PERSIST, CFG_VSVIP,
 		CFG_SG, CFG_IPG, CFG_HPS,
 		/* issue 5: datascript/ */
 		CFG_DSS,
+		/* issue 3: bpf/ (Avi NetworkSecurityPolicy; serviceengine is
+		 * an xadc extension: the SEs a VS is scaled out over) */
+		CFG_NSP, CFG_SE,
 		CFG_NKINDS };
 
 extern const char *const cfg_kind_names[CFG_NKINDS];
@@ -128,5 +131,13 @@ int cfg_ds_check(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snap
 int cfg_ds_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s,
 	      json_t *obj, struct xadc_vs *vs);
 int cfg_ds_sg_needs(const struct cfg_index *ix, unsigned *needs);
+
+/* cfg_nsp.c (issue 3): networksecuritypolicy and serviceengine objects
+ * into s->xdp (after the policy objects, before virtual services), and one
+ * VS's network_security_policy_ref and scaleout_se_refs (vs_idx: its
+ * index in s->vs). */
+int cfg_nsp_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s);
+int cfg_nsp_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s,
+	       json_t *obj, unsigned vs_idx);
 
 #endif

@@ -243,6 +243,9 @@ static int field_kind(const char *field)
 	    {"pool_refs", CFG_POOL},
 	    {"ipgroup_refs", CFG_IPG},
 	    {"vs_datascript_set_ref", CFG_DSS},
+	    /* issue 3 */
+	    {"network_security_policy_ref", CFG_NSP},
+	    {"scaleout_se_refs", CFG_SE},
 	};
 	size_t i;
 

@@ -28,6 +28,9 @@ const char *const cfg_kind_names[CFG_NKINDS] = {
     [CFG_HPS] = "httppolicyset",
     /* issue 5: Avi VSDataScriptSet */
     [CFG_DSS] = "vsdatascriptset",
+    /* issue 3: Avi NetworkSecurityPolicy; serviceengine: xadc extension */
+    [CFG_NSP] = "networksecuritypolicy",
+    [CFG_SE] = "serviceengine",
 };
 
 /* Avi export type names differ from REST names only in case

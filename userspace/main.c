@@ -26,6 +26,7 @@
 #include "xadc/proxy.h"
 #include "xadc/reqlog.h"
 #include "xadc/snapshot.h"
+#include "xadc/xdp.h"
 
 #define XADC_VERSION "0.1.0"
 #define DEFAULT_API_SOCKET "/run/xadc/xadcd.sock"
@@ -42,6 +43,12 @@ struct xadcd_opts {
 	unsigned drain_ms;
 	unsigned maxconn;
 	bool check_only;
+	/* issue 3: XDP data plane */
+	const char *ifnames[16];
+	unsigned nifs;
+	enum xadc_xdp_mode xdp_mode;
+	bool keep_dataplane;
+	bool xdp_unload;
 };
 
 static void usage(FILE *f)
@@ -59,6 +66,11 @@ static void usage(FILE *f)
 		"      --drain-timeout MS   on SIGTERM, wait this long for requests (default 10000)\n"
 		"      --maxconn N          client connections per worker (default from RLIMIT_NOFILE)\n"
 		"      --check              validate --config and exit (0 valid, 1 invalid)\n"
+		"      --interface IFNAME   attach the XDP data plane (network security policies,\n"
+		"                           scale-out steering) to this data interface; repeatable\n"
+		"      --xdp-mode MODE      native, generic or auto (default: native, else generic)\n"
+		"      --keep-dataplane     on exit leave the XDP program attached and maps pinned\n"
+		"      --xdp-unload         detach xadc's XDP program everywhere, remove the pins, exit\n"
 		"  -v, --verbose            debug logging\n"
 		"  -V, --version            print the version\n"
 		"  -h, --help               this text\n"
@@ -83,7 +95,8 @@ static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max
 
 static int parse_opts(int argc, char **argv, struct xadcd_opts *o)
 {
-	enum { OPT_API_LISTEN = 256, OPT_API_TOKEN, OPT_STATE, OPT_DRAIN, OPT_MAXCONN, OPT_CHECK };
+	enum { OPT_API_LISTEN = 256, OPT_API_TOKEN, OPT_STATE, OPT_DRAIN, OPT_MAXCONN, OPT_CHECK,
+	       OPT_IFACE, OPT_XDP_MODE, OPT_KEEP_DP, OPT_XDP_UNLOAD };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "api-socket", required_argument, NULL, 's' },
@@ -95,6 +108,10 @@ static int parse_opts(int argc, char **argv, struct xadcd_opts *o)
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
 		{ "maxconn", required_argument, NULL, OPT_MAXCONN },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "interface", required_argument, NULL, OPT_IFACE },
+		{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
+		{ "keep-dataplane", no_argument, NULL, OPT_KEEP_DP },
+		{ "xdp-unload", no_argument, NULL, OPT_XDP_UNLOAD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -127,6 +144,29 @@ static int parse_opts(int argc, char **argv, struct xadcd_opts *o)
 				return -EINVAL;
 			break;
 		case OPT_CHECK: o->check_only = true; break;
+		case OPT_IFACE:
+			if (o->nifs == ARRAY_SIZE(o->ifnames)) {
+				fprintf(stderr, "xadcd: at most %zu --interface\n",
+					ARRAY_SIZE(o->ifnames));
+				return -EINVAL;
+			}
+			o->ifnames[o->nifs++] = optarg;
+			break;
+		case OPT_XDP_MODE:
+			if (!strcmp(optarg, "native")) {
+				o->xdp_mode = XADC_XDP_MODE_NATIVE;
+			} else if (!strcmp(optarg, "generic")) {
+				o->xdp_mode = XADC_XDP_MODE_GENERIC;
+			} else if (!strcmp(optarg, "auto")) {
+				o->xdp_mode = XADC_XDP_MODE_AUTO;
+			} else {
+				fprintf(stderr, "xadcd: --xdp-mode: \"%s\" is not native, "
+					"generic or auto\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_KEEP_DP: o->keep_dataplane = true; break;
+		case OPT_XDP_UNLOAD: o->xdp_unload = true; break;
 		case 'v': xadc_log_level = XADC_LOG_DEBUG; break;
 		case 'V': printf("xadcd %s\n", XADC_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -225,6 +265,9 @@ static int check_config(const char *path)
 /* Each compiled configuration goes live here: data path, then health checks. */
 static void publish_snapshot(struct xadc_snapshot *snap)
 {
+	/* issue 3: the maps first, so a VS's policy is in force in XDP by
+	 * the time its listener could see traffic from the new config. */
+	xadc_xdpd_apply(snap);
 	xadc_snapshot_publish(snap);
 	xadc_proxy_kick();
 	xadc_health_kick();
@@ -254,6 +297,15 @@ int main(int argc, char **argv)
 		return 2;
 	if (o.check_only)
 		return check_config(o.config);
+	if (o.xdp_unload) {
+		int n = xadc_xdp_unload_all(getenv("XADC_XDP_PIN_DIR"));
+
+		if (n < 0)
+			return 1;
+		printf("xadcd: XDP data plane unloaded (%d attachment%s removed, pins gone)\n",
+		       n, n == 1 ? "" : "s");
+		return 0;
+	}
 
 	/* Signals are taken synchronously by this thread alone; every thread
 	 * created below inherits the blocked mask. */
@@ -277,9 +329,27 @@ int main(int argc, char **argv)
 		       o.log ? o.log : "");
 		goto out;
 	}
+	{
+		struct xadc_xdpd_opts xo = {
+			.ifnames = o.ifnames,
+			.nifs = o.nifs,
+			.mode = o.xdp_mode,
+			.keep = o.keep_dataplane,
+		};
+
+		if (xadc_xdpd_start(&xo)) {
+			pr_err("main", "cannot start the XDP data plane");
+			goto out_xdp;
+		}
+	}
 	if (xadc_cfg_init(o.state, o.config, publish_snapshot, &err)) {
 		print_err(o.config ? o.config : (o.state ? o.state : "configuration"), err);
-		goto out_reqlog;
+		goto out_xdp;
+	}
+	/* After the first snapshot: the maps hold its VIPs and policies. */
+	if (xadc_xdpd_attach()) {
+		pr_err("main", "cannot attach the XDP data plane");
+		goto out_cfg;
 	}
 	if (xadc_health_start()) {
 		pr_err("main", "cannot start the health monitor thread");
@@ -323,7 +393,8 @@ out_health:
 	xadc_health_stop();
 out_cfg:
 	xadc_cfg_fini();
-out_reqlog:
+out_xdp:
+	xadc_xdpd_stop();	/* detaches and unpins unless --keep-dataplane */
 	xadc_reqlog_stop();
 out:
 	json_decref(err);

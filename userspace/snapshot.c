@@ -16,6 +16,7 @@
 #include "xadc/snapshot.h"
 #include "../policy/http_policy.h"	/* issue 4: policy objects of a snapshot */
 #include "../datascript/datascript.h"	/* issue 5 */
+#include "xadc/xdp.h"			/* issue 3 */
 
 atomic_ullong xadc_snapshot_generation;
 
@@ -61,6 +62,7 @@ static void snapshot_free(struct xadc_snapshot *s)
 	}
 	free(s->hms);
 	free(s->listeners);
+	xadc_xdp_cfg_free(s->xdp);	/* issue 3 */
 	free(s);
 }
 

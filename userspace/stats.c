@@ -16,6 +16,7 @@
 #include "xadc/common.h"
 #include "xadc/proxy.h"
 #include "xadc/snapshot.h"
+#include "xadc/xdp.h"			/* issue 3 */
 #include "../policy/http_policy.h"	/* issue 4: per-rule hit counters */
 
 #define XADC_VERSION "0.1.0"
@@ -163,8 +164,8 @@ json_t *xadc_status_json(void)
 			json_array_append_new(pools, stats_pool_status(&s->pools[i]));
 		xadc_snapshot_put(s);
 	}
-	return json_pack("{so so so so}", "daemon", daemon, "workers", stats_workers(),
-			 "virtualservices", vss, "pools", pools);
+	return json_pack("{so so so so so}", "daemon", daemon, "workers", stats_workers(),
+			 "virtualservices", vss, "pools", pools, "xdp", xadc_xdpd_status_json());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -243,12 +244,13 @@ json_t *xadc_stats_json(void)
 	struct xadc_snapshot *s = xadc_snapshot_current();
 	json_t *vss = json_array(), *pools = json_array(), *o;
 	struct xadc_counters c;
-	json_t *hps = NULL;
+	json_t *hps = NULL, *xdp = NULL;
 	uint64_t gen = 0;
 	unsigned i;
 
 	if (s) {
 		gen = s->generation;
+		xdp = xadc_xdpd_stats_json(s);	/* issue 3 */
 		hps = xadc_hp_stats_json(s);	/* issue 4 */
 		for (i = 0; i < s->nvs; i++) {
 			const struct xadc_vs *vs = &s->vs[i];
@@ -262,6 +264,7 @@ json_t *xadc_stats_json(void)
 			json_array_append_new(pools, stats_pool(&s->pools[i]));
 		xadc_snapshot_put(s);
 	}
-	return json_pack("{sI so so so}", "generation", (json_int_t)gen, "virtualservices", vss,
-			 "pools", pools, "httppolicysets", hps ? hps : json_array());
+	return json_pack("{sI so so so so}", "generation", (json_int_t)gen, "virtualservices", vss,
+			 "pools", pools, "httppolicysets", hps ? hps : json_array(), "xdp",
+			 xdp ? xdp : xadc_xdpd_stats_json(NULL));
 }

@@ -3,6 +3,7 @@
  * xdp_loader.c - load bpf/xadc_xdp.bpf.c (embedded skeleton), pin and reuse
  * its maps, attach it through libxdp, VIP entries, counters, drop events.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/if_link.h>
 #include <net/if.h>
@@ -438,4 +439,75 @@ int xadc_xdp_poll_drops(struct xadc_xdp *x, xadc_xdp_drop_cb cb, void *arg, int 
 	x->drop_cb = cb;
 	x->drop_arg = arg;
 	return ring_buffer__poll(x->rb, timeout_ms);
+}
+
+int xadc_xdp_attach_mode(struct xadc_xdp *x, int ifindex, enum xadc_xdp_mode mode, bool *native)
+{
+	char name[IF_NAMESIZE] = "?";
+	enum xdp_attach_mode m = mode == XADC_XDP_MODE_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	int err;
+
+	if (mode == XADC_XDP_MODE_AUTO)
+		return xadc_xdp_attach(x, ifindex, native);
+	if_indextoname(ifindex, name);
+	err = xdp_program__attach(x->xprog, ifindex, m, 0);
+	if (err) {
+		pr_err("xdp", "attaching to %s in %s mode: %s", name,
+		       m == XDP_MODE_SKB ? "generic" : "native", strerror(-err));
+		return err;
+	}
+	pr_info("xdp", "attached to %s in %s mode", name,
+		m == XDP_MODE_SKB ? "generic" : "native");
+	if (native)
+		*native = m == XDP_MODE_NATIVE;
+	return 0;
+}
+
+/* Remove every file in dir, then dir (pins are flat files). */
+static int remove_pins(const char *dir)
+{
+	struct dirent *de;
+	char path[PATH_MAX + 256];
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+int xadc_xdp_unload_all(const char *pin_dir)
+{
+	struct if_nameindex *ifs, *i;
+	int n = 0, k, err;
+
+	libbpf_set_print(libbpf_print);
+	ifs = if_nameindex();
+	if (!ifs)
+		return -errno;
+	for (i = ifs; i->if_index; i++) {
+		/* Several instances could be stacked by libxdp: detach all. */
+		for (k = 0; k < 8 && !xadc_xdp_detach(NULL, i->if_index); k++) {
+			pr_info("xdp", "detached from %s", i->if_name);
+			n++;
+		}
+	}
+	if_freenameindex(ifs);
+	err = remove_pins(pin_dir ? pin_dir : XADC_PIN_DIR);
+	if (err) {
+		pr_err("xdp", "removing the pins in %s: %s", pin_dir ? pin_dir : XADC_PIN_DIR,
+		       strerror(-err));
+		return err;
+	}
+	return n;
 }

@@ -231,6 +231,9 @@ struct xadc_snapshot {
 	struct xadc_named_set *strgroups;	/* set: struct xadc_strset * */
 	struct xadc_named_set *ipgroups;	/* set: struct xadc_ipset * */
 	void *hpsets;				/* policy/: struct hp_db */
+	/* bpf/ (issue 3): policies, SEs and per-VS data plane settings,
+	 * struct xadc_xdp_cfg (xdp.h); vs->nsp points into it. */
+	void *xdp;
 };
 
 void xadc_snapshot_get(struct xadc_snapshot *s);

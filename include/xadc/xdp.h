@@ -223,4 +223,95 @@ int xadc_xdp_maglev_build(const struct xadc_steer_se *ses, unsigned n, uint32_t 
 uint32_t xadc_xdp_flow_hash(int family, const void *saddr, const void *daddr, uint16_t sport,
 			    uint16_t dport, uint8_t proto);
 
+/*
+ * ---------------------------------------------------------------------
+ * The data plane as configured (cfg_nsp.c compiles, xdp_daemon.c applies)
+ * ---------------------------------------------------------------------
+ */
+#include <jansson.h>
+
+#include "xadc/common.h"
+
+#define XADC_XDP_NAME_MAX XADC_NAME_MAX
+
+/* A compiled networksecuritypolicy: rules in evaluation order (Avi's
+ * index order, disabled rules left out); rule_names[i] names rules[i]. */
+struct xadc_nsp_cfg {
+	char name[XADC_XDP_NAME_MAX];
+	char uuid[64];
+	struct xadc_nsp_policy pol;
+	char (*rule_names)[XADC_XDP_NAME_MAX];
+	uint64_t fingerprint;	/* of pol: an unchanged policy is not reinstalled */
+};
+
+/* A compiled serviceengine (xadc extension): se.id is filled by the
+ * daemon (stable per name). */
+struct xadc_se_cfg {
+	char name[XADC_XDP_NAME_MAX];
+	char ifname[16];	/* "" = the interface the packet came in on */
+	struct xadc_steer_se se;
+};
+
+/* Per virtual service (indexed like snapshot->vs). */
+struct xadc_vs_xdp {
+	struct xadc_nsp_cfg *nsp;	/* NULL: no policy */
+	unsigned nses;			/* 0: not scaled out */
+	unsigned ses[XADC_STEER_SES_MAX]; /* indexes into xadc_xdp_cfg.ses */
+};
+
+/* snapshot->xdp */
+struct xadc_xdp_cfg {
+	unsigned nnsps, nses, nvs;
+	struct xadc_nsp_cfg *nsps;
+	struct xadc_se_cfg *ses;
+	struct xadc_vs_xdp *vs;
+};
+
+/* Free a compiled struct xadc_xdp_cfg (NULL is fine). */
+void xadc_xdp_cfg_free(void *cfg);
+
+/* Attach in a given mode: XADC_XDP_MODE_AUTO tries native then generic
+ * (logged), the others fail when that mode is not possible. */
+enum xadc_xdp_mode { XADC_XDP_MODE_AUTO = 0, XADC_XDP_MODE_NATIVE, XADC_XDP_MODE_GENERIC };
+int xadc_xdp_attach_mode(struct xadc_xdp *x, int ifindex, enum xadc_xdp_mode mode, bool *native);
+
+/* Without a handle: detach the xadc program from every interface of this
+ * network namespace and remove every pin under pin_dir (NULL: default).
+ * Returns the number of interfaces detached or -errno. */
+int xadc_xdp_unload_all(const char *pin_dir);
+
+/*
+ * The daemon's data plane (xdp_daemon.c). Thread-safe (one mutex): the
+ * config thread applies, the API reads counters and events.
+ */
+struct xadc_xdpd_opts {
+	const char *const *ifnames;	/* data interfaces, may be empty */
+	unsigned nifs;
+	enum xadc_xdp_mode mode;
+	bool keep;			/* --keep-dataplane: leave attached and pinned */
+	const char *pin_dir;		/* NULL: /sys/fs/bpf/xadc */
+};
+
+/* Load the program, reuse or create pins. With no interface nothing is
+ * loaded and policies are reported as not enforced. */
+int xadc_xdpd_start(const struct xadc_xdpd_opts *o);
+/* Program the maps from snapshot s (VIPs, policies, SE sets). */
+struct xadc_snapshot;
+int xadc_xdpd_apply(struct xadc_snapshot *s);
+/* Attach to the interfaces (after the first apply). */
+int xadc_xdpd_attach(void);
+/* Detach and unpin unless keep; frees everything. */
+void xadc_xdpd_stop(void);
+/* Detach everywhere and remove the pins now (xadcctl unload). */
+int xadc_xdpd_unload(void);
+/* Is an XDP data plane enforcing policies (attached somewhere)? Before
+ * attach, whether it will be (interfaces were given). */
+bool xadc_xdpd_enforcing(void);
+/* {"enforced_by": "xdp"|"none", "interfaces": [...], ...} */
+json_t *xadc_xdpd_status_json(void);
+/* Per-VS, per-rule and per-SE counters of snapshot s. */
+json_t *xadc_xdpd_stats_json(struct xadc_snapshot *s);
+/* Sampled drop events with seq > after: {"last": N, "events": [...]}. */
+json_t *xadc_xdpd_events_json(uint64_t after, unsigned max);
+
 #endif
