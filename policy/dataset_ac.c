@@ -2,12 +2,17 @@
 /*
  * dataset_ac.c - CONTAINS: an Aho-Corasick automaton.
  *
- * States are numbered breadth first from the sorted keys, so the children
- * of state s are the consecutive states first_child[s] .. first_child[s+1]-1,
- * sorted by edge byte: a state costs 13 bytes (first child, failure link,
- * output, edge byte) and a transition is a bisection over at most 256
- * bytes. The root, where a scan spends most of its time on a miss, has a
- * full 256-entry table instead.
+ * The trie is built breadth first from the sorted keys (which is the order
+ * failure links need), then renumbered depth first for locality: each
+ * state's children get one consecutive block of numbers, sorted by edge
+ * byte, allocated when the state is visited, so a chain of single-child
+ * states - the tail of every long key, where a scan of a matching subject
+ * spends its cold misses at 100,000 keys - is a run of consecutive states:
+ * four 16-byte records per cache line and their edge bytes side by side,
+ * instead of one new line of each per byte. A state costs 17 bytes (first
+ * child, child count, failure link, output, edge byte) and a transition is
+ * a bisection over at most 256 bytes. The root, where a scan spends most
+ * of its time on a miss, has a full 256-entry table instead.
  *
  * out[s] is the lowest entry index among the keys that end at s or at any
  * state on its failure chain (the keys that are suffixes of the text read
@@ -23,6 +28,7 @@
 
 struct ds_acstate {
 	uint32_t first_child;
+	uint32_t nchild;
 	uint32_t fail;
 	uint32_t out;
 };
@@ -88,7 +94,7 @@ static int ac_grow(struct ds_ac *a, struct acbuild **b, uint32_t *cap, uint32_t 
 /* The child of s on byte c, or 0. */
 static inline uint32_t ac_child(const struct ds_ac *a, uint32_t s, unsigned char c)
 {
-	uint32_t lo = a->st[s].first_child, end = a->st[s + 1].first_child, hi = end;
+	uint32_t lo = a->st[s].first_child, end = lo + a->st[s].nchild, hi = end;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -117,6 +123,7 @@ static int ac_trie(struct ds_ac *a, const struct ackey *k, uint32_t n, struct ac
 		a->st[s].out = DS_NONE;
 		a->st[s].fail = 0;
 		a->st[s].first_child = a->nstates;
+		a->st[s].nchild = 0;
 		/* The keys ending here sort first, lowest index first. */
 		if (i < b.hi && k[i].len == b.depth) {
 			a->st[s].out = k[i].idx;
@@ -142,9 +149,10 @@ static int ac_trie(struct ds_ac *a, const struct ackey *k, uint32_t n, struct ac
 			nb->depth = b.depth + 1;
 			nb->parent = s;
 			a->edge[a->nstates++] = c;
+			a->st[s].nchild++;
 		}
 	}
-	a->st[a->nstates].first_child = a->nstates;
+	a->st[a->nstates] = (struct ds_acstate){ a->nstates, 0, 0, DS_NONE };
 	return 0;
 }
 
@@ -173,6 +181,59 @@ static void ac_links(struct ds_ac *a, const struct acbuild *b)
 	}
 	for (c = 0; c < 256; c++)
 		a->root_next[c] = ac_child(a, 0, (unsigned char)c);
+}
+
+/*
+ * Phase 3: renumber depth first (see the top). Each state's children keep
+ * one consecutive block in edge order; a state's block is allocated when
+ * the state is popped, and its first child is popped next.
+ */
+static int ac_renumber(struct ds_ac *a)
+{
+	uint32_t *nid = malloc((size_t)a->nstates * sizeof(*nid));
+	uint32_t *stack = malloc((size_t)a->nstates * sizeof(*stack));
+	struct ds_acstate *st = malloc(((size_t)a->nstates + 1) * sizeof(*st));
+	unsigned char *edge = malloc(a->nstates);
+	uint32_t next = 1, top = 0, s, i;
+	int ret = -1;
+
+	if (!nid || !stack || !st || !edge)
+		goto out;
+	nid[0] = 0;
+	stack[top++] = 0;
+	while (top) {
+		const struct ds_acstate *o = &a->st[stack[--top]];
+
+		for (i = 0; i < o->nchild; i++)
+			nid[o->first_child + i] = next++;
+		for (i = o->nchild; i-- > 0;)
+			stack[top++] = o->first_child + i;
+	}
+	for (s = 0; s < a->nstates; s++) {
+		const struct ds_acstate *o = &a->st[s];
+
+		st[nid[s]] = (struct ds_acstate){
+			.first_child = o->nchild ? nid[o->first_child] : 0,
+			.nchild = o->nchild,
+			.fail = nid[o->fail],
+			.out = o->out,
+		};
+		edge[nid[s]] = a->edge[s];
+	}
+	st[a->nstates] = a->st[a->nstates];
+	free(a->st);
+	free(a->edge);
+	a->st = st;
+	a->edge = edge;
+	st = NULL;
+	edge = NULL;
+	ret = 0;
+out:
+	free(nid);
+	free(stack);
+	free(st);
+	free(edge);
+	return ret;
 }
 
 /* Accepts the set's entries; builds the automaton (folded keys if nocase). */
@@ -216,9 +277,11 @@ struct ds_ac *ds_ac_build(const struct ds_entry *e, uint32_t n, bool nocase)
 	if (!a->st || !a->edge || !b || ac_trie(a, k, n, &b, &cap))
 		goto fail;
 	ac_links(a, b);
-	/* Give back the slack of the doubling. */
-	a->st = realloc(a->st, ((size_t)a->nstates + 1) * sizeof(*a->st)) ?: a->st;
-	a->edge = realloc(a->edge, a->nstates) ?: a->edge;
+	/* Also gives back the slack of the doubling. */
+	if (ac_renumber(a))
+		goto fail;
+	for (i = 0; i < 256; i++)
+		a->root_next[i] = ac_child(a, 0, (unsigned char)i);
 	free(b);
 	free(k);
 	free(folded);

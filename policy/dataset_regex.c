@@ -15,7 +15,8 @@
  * database's lowest id), then fallback patterns below that are tried.
  * Exception, for build cost: patterns "^<literal of >= 4 bytes>..." with no
  * '|' skip Hyperscan; a trie over their literal prefixes picks the few
- * candidates PCRE2 (JIT) runs (see regex_build_lit).
+ * candidates PCRE2 runs (see regex_build_lit; interpreted, not JIT: see
+ * regex_finish).
  *
  * Semantics follow PCRE2 defaults for both engines: byte (non-UTF) mode,
  * '.' does not match '\n' (no DOTALL), '^'/'$' anchor at the subject ends
@@ -275,10 +276,10 @@ static int regex_compile_pcre(struct ds_regex *r, const struct ds_entry *e, uint
 /*
  * Patterns with a literal prefix of at least LIT_MIN bytes are not given
  * to Hyperscan: a trie over those prefixes finds the few candidates for a
- * subject, which PCRE2 (JIT) then runs. Hyperscan's compile time grows by
+ * subject, which PCRE2 then runs. Hyperscan's compile time grows by
  * about 1.5 ms per pattern here (minutes and ~1 GB at 100,000), while this
  * keeps a 100,000-pattern set of path regexes as cheap to build and match
- * as a BEGINS_WITH set plus one or two JIT runs.
+ * as a BEGINS_WITH set plus one or two PCRE2 runs.
  */
 #define LIT_MIN 4
 
@@ -341,7 +342,14 @@ static void regex_finish(struct ds_regex *r, const bool *use_hs, const bool *lit
 	for (i = 0; i < r->n; i++) {
 		if (!use_hs[i] && !lit[i])
 			r->fallback[r->nfallback++] = i;
-		if (!use_hs[i]) {
+		/*
+		 * JIT only the fallback list, which runs on every subject. A
+		 * literal-prefix pattern runs only when the trie names it (about
+		 * once per match), where the interpreter costs little more than
+		 * the JIT code, and JIT code is ~0.8 KiB of executable memory per
+		 * pattern: 100,000 of them cost ~80 MB.
+		 */
+		if (!use_hs[i] && !lit[i]) {
 			pcre2_jit_compile(r->code[i], PCRE2_JIT_COMPLETE);
 			if (pcre2_pattern_info(r->code[i], PCRE2_INFO_JITSIZE, &sz) == 0)
 				r->bytes += sz;

@@ -1,6 +1,10 @@
 #!/bin/bash
 # Build and run the DataSet micro-benchmark; results in bench/results/dataset.{md,json}.
-# Usage: bench/micro/run.sh [BUILD_DIR]   (run on a quiet machine: numbers are latency-bound)
+# Usage: bench/micro/run.sh [BUILD_DIR]
+# Time is the minimum of 5 runs (the machine is shared). Without hardware
+# counters the bench also counts instructions and cache misses per match under
+# valgrind's callgrind, one process per cell (~10 min); XADC_BENCH_COUNT=0 skips
+# that, XADC_BENCH_COUNT_CASES="equals ipset" limits it to some operators.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}

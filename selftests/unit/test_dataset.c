@@ -712,4 +712,69 @@ out:
 	free(bits);
 }
 
+/*
+ * Large sets use the /16 directory: random ranges over the whole space
+ * (some spanning many /16 blocks, some ending exactly on block edges),
+ * checked against a linear scan, with queries at every interval edge and
+ * at block boundaries.
+ */
+TEST(ipset_directory_differential)
+{
+	enum { N = 3000, NQ = 30000 };
+	uint32_t *lo = malloc(N * sizeof(*lo)), *hi = malloc(N * sizeof(*hi));
+	struct xadc_ipset *s = xadc_ipset_new();
+	long bad = 0, hits = 0, total = 0;
+	int i, j;
+
+	if (!ASSERT_NOT_NULL(s, "new"))
+		goto out;
+	for (i = 0; i < N; i++) {
+		union xadc_sockaddr a = { .in = { .sin_family = AF_INET } };
+		union xadc_sockaddr b = { .in = { .sin_family = AF_INET } };
+		uint32_t span = i % 7 == 0 ? (uint32_t)(rnd() % 0x400000) : (uint32_t)(rnd() % 300);
+
+		lo[i] = (uint32_t)rnd();
+		if (i % 11 == 0)
+			lo[i] &= 0xffff0000u; /* starts on a block edge */
+		hi[i] = lo[i] > UINT32_MAX - span ? UINT32_MAX : lo[i] + span;
+		if (i % 13 == 0)
+			hi[i] |= 0xffffu; /* ends on a block edge */
+		a.in.sin_addr.s_addr = htonl(lo[i]);
+		b.in.sin_addr.s_addr = htonl(hi[i]);
+		if (!ASSERT_OK(xadc_ipset_add_range(s, &a, &b), "add"))
+			goto out;
+	}
+	ASSERT_OK(xadc_ipset_build(s), "build");
+	for (i = 0; i < NQ; i++) {
+		const uint32_t k = (uint32_t)rnd() % N;
+		uint32_t q;
+		union xadc_sockaddr a = { .in = { .sin_family = AF_INET } };
+		bool want = false;
+
+		switch (i % 6) {
+		case 0: q = lo[k]; break;
+		case 1: q = lo[k] - 1; break;
+		case 2: q = hi[k]; break;
+		case 3: q = hi[k] + 1; break;
+		case 4: q = ((uint32_t)rnd() & 0xffff0000u) - (uint32_t)(rnd() % 2); break;
+		default: q = (uint32_t)rnd(); break;
+		}
+		for (j = 0; j < N && !want; j++)
+			want = q >= lo[j] && q <= hi[j];
+		a.in.sin_addr.s_addr = htonl(q);
+		total++;
+		hits += want;
+		if (xadc_ipset_contains(s, &a) != want && bad++ < 5)
+			printf("# %08x: want %d\n", q, want);
+	}
+	ASSERT_EQ(bad, 0, "disagreements");
+	ASSERT_GT(hits, total / 10, "enough hits");
+	ASSERT_LT(hits, total - total / 10, "enough misses");
+	ASSERT_GT(xadc_ipset_bytes(s), 65536 * 4, "directory built for a large set");
+out:
+	xadc_ipset_free(s);
+	free(lo);
+	free(hi);
+}
+
 TEST_MAIN()
