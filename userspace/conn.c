@@ -18,7 +18,8 @@ int xadc_buf_get(struct xadc_bufpool *p, struct xadc_buf *b)
 		return 0;
 	if (blk) {
 		p->free = *(void **)blk;
-		p->nfree--;
+		if (--p->nfree < p->low)
+			p->low = p->nfree;
 	} else {
 		blk = malloc(XADC_BUF_SIZE);
 		if (!blk)
@@ -45,6 +46,21 @@ void xadc_buf_put(struct xadc_bufpool *p, struct xadc_buf *b)
 	}
 	b->data = NULL;
 	b->head = b->tail = 0;
+}
+
+unsigned xadc_bufpool_trim(struct xadc_bufpool *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->low && p->free; i++) {
+		void *next = *(void **)p->free;
+
+		free(p->free);
+		p->free = next;
+	}
+	p->nfree -= i;
+	p->low = p->nfree;
+	return i;
 }
 
 void xadc_bufpool_fini(struct xadc_bufpool *p)
@@ -188,6 +204,7 @@ void xadc_theap_fini(struct xadc_theap *h)
 
 ssize_t xadc_conn_recv(struct xadc_bufpool *p, struct xadc_conn *c)
 {
+	uint32_t room;
 	ssize_t n;
 
 	if (!(c->flags & XC_F_RD_READY) || (c->flags & (XC_F_RD_EOF | XC_F_ERROR)))
@@ -198,9 +215,12 @@ ssize_t xadc_conn_recv(struct xadc_bufpool *p, struct xadc_conn *c)
 		xadc_buf_compact(&c->in);
 	if (!xbuf_room(&c->in))
 		return 0;
-	n = c->xprt->recv(c, c->in.data + c->in.tail, xbuf_room(&c->in));
+	room = xbuf_room(&c->in);
+	n = c->xprt->recv(c, c->in.data + c->in.tail, room);
 	if (n > 0) {
 		c->in.tail += n;
+		if ((size_t)n < room && c->xprt->short_read_drains && !(c->flags & XC_F_RD_HUP))
+			c->flags &= ~XC_F_RD_READY;
 		return n;
 	}
 	if (n == 0) {

@@ -10,7 +10,11 @@
  * only an -EAGAIN from the transport clears them. So "stop reading the
  * client while the server does not drain" is simply "do not call recv while
  * the buffer is full": no epoll_ctl per state change, and the next recv
- * after the buffer drains picks up where the kernel left off.
+ * after the buffer drains picks up where the kernel left off. A short read
+ * on a plain socket also clears XC_F_RD_READY (the queue is empty; new
+ * bytes bring a new edge), which saves the recv that would only say
+ * EAGAIN, except once epoll has reported the peer's FIN (XC_F_RD_HUP):
+ * then reading goes on until end of stream.
  */
 #ifndef XADC_CONN_H
 #define XADC_CONN_H
@@ -21,6 +25,7 @@
 #include <sys/uio.h>
 
 #include "transport.h"
+#include "xadc/snapshot.h"
 
 /* Every connection buffer has this size; it bounds a request or response
  * head (max_header_size is clamped to it) and the bytes in flight per
@@ -89,10 +94,15 @@ struct xadc_bufpool {
 	void *free;
 	unsigned nfree, max_free;
 	unsigned nused;
+	unsigned low;		/* fewest blocks on the list since the last trim */
 };
 
 int xadc_buf_get(struct xadc_bufpool *p, struct xadc_buf *b);
 void xadc_buf_put(struct xadc_bufpool *p, struct xadc_buf *b);
+/* Free the blocks that stayed unused since the last call (the low-water
+ * mark); returns how many. Called about once a second, so a burst's
+ * buffers go back to the allocator once the burst is over. */
+unsigned xadc_bufpool_trim(struct xadc_bufpool *p);
 void xadc_bufpool_fini(struct xadc_bufpool *p);
 /* Append len bytes; false (nothing written) if they do not fit. */
 bool xadc_buf_append(struct xadc_buf *b, const void *s, size_t len);
@@ -126,6 +136,28 @@ static inline struct xadc_timer *xadc_timer_first(const struct xadc_theap *h)
 }
 void xadc_theap_fini(struct xadc_theap *h);
 
+/* The address of a as text into buf (returned). IPv4, the usual case, is
+ * written directly: inet_ntop formats it with sprintf, and this runs per
+ * request (X-Forwarded-For, the log line). */
+static inline const char *xadc_addr_str(const union xadc_sockaddr *a, char buf[64])
+{
+	const unsigned char *b = (const unsigned char *)&a->in.sin_addr;
+	char *p = buf;
+	unsigned i;
+
+	if (a->sa.sa_family != AF_INET)
+		return xadc_sockaddr_ip(a, buf, 64);
+	for (i = 0; i < 4; i++) {
+		if (b[i] >= 100)
+			*p++ = '0' + b[i] / 100;
+		if (b[i] >= 10)
+			*p++ = '0' + b[i] / 10 % 10;
+		*p++ = '0' + b[i] % 10;
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return buf;
+}
+
 /* Kinds of object an epoll event can point to: first byte of each. */
 enum { XC_LISTENER = 1, XC_EVENTFD, XC_CLIENT, XC_SERVER };
 
@@ -135,6 +167,7 @@ enum { XC_LISTENER = 1, XC_EVENTFD, XC_CLIENT, XC_SERVER };
 #define XC_F_WR_SHUT  0x08	/* we sent our FIN */
 #define XC_F_ERROR    0x10	/* reset or another hard error */
 #define XC_F_DEAD     0x20	/* closed, waiting for deferred free */
+#define XC_F_RD_HUP   0x40	/* epoll reported the peer's FIN or an error: read to the end */
 
 struct xadc_conn {
 	uint8_t type;		/* XC_*: must stay first, epoll data points here */

@@ -437,24 +437,34 @@ static void copy_field(char *dst, size_t cap, uint16_t *dlen, const char *src, s
 	*dlen = len;
 }
 
+/* Copy the fields the log (and later stages) need out of the head, into
+ * a block attached for this request only. */
 static void copy_log_fields(struct xadc_session *s, const struct http1_msg *m, const char *b)
 {
+	struct xadc_reqcopy *rc = xadc_reqcopy_get(s);
 	int i, from = 0;
 
-	copy_field(s->lmethod, sizeof(s->lmethod), &s->lmethod_len, b + m->method.off,
+	s->lmethod_len = s->luri_len = s->lhost_len = s->lua_len = 0;
+	if (!rc)
+		return;	/* out of memory: the log shows empty fields */
+	copy_field(rc->method, sizeof(rc->method), &s->lmethod_len, b + m->method.off,
 		   m->method.len);
-	copy_field(s->luri, sizeof(s->luri), &s->luri_len, b + m->target.off, m->target.len);
-	s->lhost_len = s->lua_len = 0;
+	copy_field(rc->uri, sizeof(rc->uri), &s->luri_len, b + m->target.off, m->target.len);
+	s->lmethod = rc->method;
+	s->luri = rc->uri;
 	if (m->hdr_idx[H1_HDR_HOST] >= 0) {
 		const struct http1_header *h = &m->hdrs[m->hdr_idx[H1_HDR_HOST]];
 
-		copy_field(s->lhost, sizeof(s->lhost), &s->lhost_len, b + h->value.off,
+		copy_field(rc->host, sizeof(rc->host), &s->lhost_len, b + h->value.off,
 			   h->value.len);
+		s->lhost = rc->host;
 	}
 	i = http1_find_header(b, m, "user-agent", 10, &from);
-	if (i >= 0)
-		copy_field(s->lua, sizeof(s->lua), &s->lua_len, b + m->hdrs[i].value.off,
+	if (i >= 0) {
+		copy_field(rc->ua, sizeof(rc->ua), &s->lua_len, b + m->hdrs[i].value.off,
 			   m->hdrs[i].value.len);
+		s->lua = rc->ua;
+	}
 }
 
 /* Re-serialise the request head for the server into s->rout: origin-form,
@@ -525,7 +535,7 @@ static bool build_req_head(struct xadc_session *s, const struct http1_msg *m, co
 		}
 		if (!first_xff)
 			hw_put(&h, ", ", 2);
-		hw_str(&h, xadc_sockaddr_ip(&s->caddr, ip, sizeof(ip)));
+		hw_str(&h, xadc_addr_str(&s->caddr, ip));
 		hw_put(&h, "\r\n", 2);
 	}
 	if (hp->xfp_enabled)
@@ -910,8 +920,12 @@ static bool build_resp_head(struct xadc_session *s, const struct http1_msg *m, c
 	char line[64], cookie[80];
 	unsigned i;
 
-	snprintf(line, sizeof(line), "HTTP/1.1 %u ", m->status);
-	hw_str(&h, line);
+	/* the parser accepts three digits only */
+	memcpy(line, "HTTP/1.1 000 ", 13);
+	line[9] += m->status / 100 % 10;
+	line[10] += m->status / 10 % 10;
+	line[11] += m->status % 10;
+	hw_put(&h, line, 13);
 	hw_slice(&h, b, m->reason);
 	hw_put(&h, "\r\n", 2);
 	for (i = 0; i < m->nhdrs; i++)
@@ -1304,7 +1318,7 @@ void xadc_http_start(struct xadc_session *s)
 	s->rq = RQ_IDLE;
 	s->rs = RS_NONE;
 	s->keepalive = true;
-	/* session_alloc() clears only the fields before lmethod: a freshly
+	/* session_alloc() clears only the fields before hp_rule: a freshly
 	 * malloc'd session would log (and put back) a garbage hp_log */
 	memset(&s->hp_log, 0, sizeof(s->hp_log));
 	if (xadc_http_ds_accept(s))	/* issue 5: TCP_CLIENT_ACCEPT scripts */
@@ -1401,4 +1415,5 @@ void xadc_http_log(struct xadc_session *s)
 	xadc_reqlog_emit(s->w->id, &r);
 	xadc_buf_put(&s->w->bufs, &s->hp_log);
 	xadc_http_ds_done(s);
+	xadc_reqcopy_put(s);	/* the copies were for this line */
 }

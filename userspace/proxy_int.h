@@ -22,7 +22,7 @@
 #include "conn.h"
 #include "../datascript/datascript.h"	/* issue 5 */
 
-#define XADC_IDLE_PER_SERVER	64	/* idle keep-alive server conns per server per worker */
+#define XADC_IDLE_PER_SERVER	64	/* idle keep-alive server conns per server per worker, at least (upstream.c) */
 #define XADC_IDLE_TIMEOUT_MS	60000
 #define XADC_IDLE_BUCKETS	256
 #define XADC_SERVER_TIMEOUT_MS	60000	/* pool->server_timeout_ms == 0 */
@@ -72,6 +72,10 @@ struct xadc_worker {
 	struct xlist sessions;		/* live client sessions */
 	void *free_sess, *free_srv;	/* object free lists */
 	unsigned nfree_sess, nfree_srv;
+	void *free_rc;			/* struct xadc_reqcopy free list */
+	unsigned nfree_rc;
+	unsigned low_sess, low_srv, low_rc;	/* free-list low-water marks since the last trim */
+	uint64_t next_trim;		/* ms: when unused cached memory is next given back */
 	struct xlist dead, dead_srv;	/* closed this batch, freed after it */
 	unsigned drain_timeout_ms;
 	struct xlist idle[XADC_IDLE_BUCKETS];
@@ -92,6 +96,14 @@ struct xadc_body {
 	uint32_t valid;			/* validated bytes at the buffer's head, not yet sent */
 	uint64_t left;			/* H1_BODY_LENGTH: bytes not yet validated */
 	struct http1_chunked ch;
+};
+
+/* The request's method, target, Host and User-Agent as the log and later
+ * stages see them, copied when the head is complete (the head's bytes do
+ * not outlive it). Attached to a session only while a request runs, so an
+ * idle keep-alive connection holds none (xadc_reqcopy_get / _put). */
+struct xadc_reqcopy {
+	char method[24], uri[1024], host[256], ua[256];
 };
 
 struct xadc_session {
@@ -133,7 +145,9 @@ struct xadc_session {
 	const char *term;
 	uint64_t request_id, bytes_in, bytes_out;
 	uint16_t lmethod_len, luri_len, lhost_len, lua_len;
-	char lmethod[24], luri[1024], lhost[256], lua[256];
+	/* the log's copies: into rc while a request runs, "" otherwise */
+	const char *lmethod, *luri, *lhost, *lua;
+	struct xadc_reqcopy *rc;
 	/* issue 4 (policy/): per-request HTTP policy state */
 	const char *hp_rule[3];		/* security, request, response rule names */
 	struct xadc_server *hp_server;	/* switching_action's fixed server */
@@ -158,6 +172,10 @@ void xadc_worker_unpin(struct xadc_worker *w, struct xadc_snap_holder *h);
 struct xadc_vs *xadc_worker_find_vs(struct xadc_worker *w, const union xadc_sockaddr *vip);
 void xadc_session_close(struct xadc_session *s);
 void xadc_session_arm(struct xadc_session *s, uint64_t when);
+/* Attach a struct xadc_reqcopy to s (NULL when memory is short: the log
+ * then shows empty fields); put detaches it and points the fields at "". */
+struct xadc_reqcopy *xadc_reqcopy_get(struct xadc_session *s);
+void xadc_reqcopy_put(struct xadc_session *s);
 uint32_t xadc_pool_connect_timeout(const struct xadc_pool *p);
 uint32_t xadc_pool_server_timeout(const struct xadc_pool *p);
 void xadc_counters_resp(struct xadc_counters *c, int status);

@@ -25,13 +25,18 @@
 
 #include "xadc/common.h"
 #include "xadc/reqlog.h"
+#include "conn.h"
 
 #define MOD "reqlog"
-#define RL_SLOTS	4096		/* per worker, power of two */
+/* A ring holds RL_SLOTS lines per RL_PERIOD_MS (100,000 lines/s per
+ * worker before any is dropped); its pages are touched as it fills, so a
+ * smaller ring drained more often costs less resident memory (2 MiB, not
+ * 8) for the same rate. */
+#define RL_SLOTS	1024		/* per worker, power of two */
 #define RL_SLOT_SIZE	2048
 #define RL_LINE_MAX	(RL_SLOT_SIZE - sizeof(uint32_t))
 #define RL_HISTORY	10000
-#define RL_PERIOD_MS	50
+#define RL_PERIOD_MS	10
 #define RL_BATCH	(256 * 1024)
 #define RL_TAIL_RESERVE	24		/* room kept for ",\"truncated\":true}\n" */
 
@@ -98,6 +103,115 @@ static void jw_fmt(struct jw *j, const char *fmt, ...)
 		jw_raw(j, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/*
+ * The writers below replace printf on the per-request path (one log line
+ * per request, even without a log file: the API keeps a history).
+ */
+
+/* Decimal digits of v at the end of buf[24]; returns where they start. */
+static char *u64_digits(char buf[24], uint64_t v)
+{
+	char *p = buf + 24;
+
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	return p;
+}
+
+/* A literal key followed by an unsigned integer: ",\"k\":123", written
+ * whole or not at all (like jw_fmt) so a cut line stays JSON. */
+static void jw_u64(struct jw *j, const char *key, size_t klen, uint64_t v)
+{
+	char buf[64 + 24], d[24], *p = u64_digits(d, v);
+	size_t n = d + 24 - p;
+
+	if (klen > 64) {
+		j->trunc = true;
+		return;
+	}
+	memcpy(buf, key, klen);
+	memcpy(buf + klen, p, n);
+	jw_raw(j, buf, klen + n);
+}
+
+#define JW_U64(j, lit, v) jw_u64(j, lit, sizeof(lit) - 1, v)
+
+/* ",\"k\":%.3f" for a duration in ms, rounded to the nearest microsecond
+ * (a value printf would see just below an exact half may come out one unit
+ * higher); printf only for what it does not expect (negative, huge, NaN). */
+static void jw_ms3(struct jw *j, const char *key, size_t klen, double v)
+{
+	char buf[64 + 40], d[24], *p;
+	uint64_t m;
+	size_t n;
+
+	if (klen > 64) {
+		j->trunc = true;
+		return;
+	}
+	memcpy(buf, key, klen);
+	n = klen;
+	if (!(v >= 0 && v < 1e12)) {
+		n += snprintf(buf + n, sizeof(buf) - n, "%.3f", v);
+		jw_raw(j, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
+		return;
+	}
+	m = (uint64_t)(v * 1000.0 + 0.5);
+	p = u64_digits(d, m / 1000);
+	memcpy(buf + n, p, d + 24 - p);
+	n += d + 24 - p;
+	buf[n++] = '.';
+	buf[n++] = '0' + m / 100 % 10;
+	buf[n++] = '0' + m / 10 % 10;
+	buf[n++] = '0' + m % 10;
+	jw_raw(j, buf, n);
+}
+
+#define JW_MS3(j, lit, v) jw_ms3(j, lit, sizeof(lit) - 1, v)
+
+/* Two digits of v (0..99) at p. */
+static void two(char *p, unsigned v)
+{
+	p[0] = '0' + v / 10;
+	p[1] = '0' + v % 10;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of sec (UTC) into out[40]; kept per thread and
+ * only recomputed when the second changes. */
+static void utc_stamp(time_t sec, char out[40])
+{
+	static __thread time_t last = -1;
+	static __thread char cached[40];
+	struct tm tm;
+	int y;
+
+	if (sec != last) {
+		gmtime_r(&sec, &tm);
+		y = tm.tm_year + 1900;
+		if (y < 0 || y > 9999) {
+			strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+		} else {
+			two(cached, y / 100);
+			two(cached + 2, y % 100);
+			cached[4] = '-';
+			two(cached + 5, tm.tm_mon + 1);
+			cached[7] = '-';
+			two(cached + 8, tm.tm_mday);
+			cached[10] = 'T';
+			two(cached + 11, tm.tm_hour);
+			cached[13] = ':';
+			two(cached + 14, tm.tm_min);
+			cached[16] = ':';
+			two(cached + 17, tm.tm_sec);
+			cached[19] = '\0';
+		}
+		last = sec;
+	}
+	memcpy(out, cached, 40);
+}
+
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
  * (overlong forms, surrogates and code points above U+10FFFF included). */
 static unsigned utf8_seq(const unsigned char *s, size_t n)
@@ -160,6 +274,12 @@ static unsigned esc_one(const unsigned char *s, size_t n, size_t i, char esc[8],
 	return *k;
 }
 
+/* Bytes a JSON string cannot carry as they are (or that may start a
+ * UTF-8 sequence to check). */
+static const bool json_special[256] = {
+	[0 ... 0x1f] = true, ['"'] = true, ['\\'] = true, [0x7f ... 0xff] = true,
+};
+
 /*
  * Write s[0..n) as a JSON string: quote, backslash and control characters
  * escaped, invalid UTF-8 replaced by \ufffd. At most max bytes of content;
@@ -178,6 +298,19 @@ static void jw_str(struct jw *j, const char *str, size_t n, size_t max)
 	if (room < 2 + 3) {
 		j->trunc = true;
 		return;
+	}
+	/* fast path: printable ASCII without quote or backslash, fits whole */
+	if (n <= max && n <= room - 2) {
+		for (i = 0; i < n; i++)
+			if (json_special[s[i]])
+				break;
+		if (i == n) {
+			j->p[j->len++] = '"';
+			memcpy(j->p + j->len, s, n);
+			j->len += n;
+			j->p[j->len++] = '"';
+			return;
+		}
 	}
 	if (max > room - 2)
 		max = room - 2;
@@ -227,23 +360,31 @@ static void jw_kstr(struct jw *j, const char *k, const char *v, size_t n, size_t
 size_t xadc_reqlog_format(const struct xadc_reqlog_rec *rec, char *out, size_t cap)
 {
 	struct jw j = { .p = out, .cap = cap - RL_TAIL_RESERVE };
-	char ip[64], ts[40];
-	time_t sec = rec->start_us / 1000000;
-	struct tm tm;
+	char ip[64], tbuf[9 + 40 + 16], idbuf[40];
+	uint64_t frac = rec->start_us % 1000000, id = rec->request_id;
+	const char *a;
+	size_t tl;
+	int i;
 
-	gmtime_r(&sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	jw_raw(&j, "{", 1);
-	jw_fmt(&j, "\"time\":\"%s.%06" PRIu64 "Z\"", ts, rec->start_us % 1000000);
+	/* {"time":"YYYY-MM-DDTHH:MM:SS.uuuuuuZ" */
+	memcpy(tbuf, "{\"time\":\"", 9);
+	utc_stamp(rec->start_us / 1000000, tbuf + 9);
+	tl = 9 + strlen(tbuf + 9);
+	tbuf[tl++] = '.';
+	for (i = 5; i >= 0; i--, frac /= 10)
+		tbuf[tl + i] = '0' + frac % 10;
+	tl += 6;
+	memcpy(tbuf + tl, "Z\"", 2);
+	jw_raw(&j, tbuf, tl + 2);
 	if (rec->client) {
-		xadc_sockaddr_ip(rec->client, ip, sizeof(ip));
-		jw_kstr(&j, "client_ip", ip, strlen(ip), 64);
-		jw_fmt(&j, ",\"client_port\":%u", ntohs(rec->client->in.sin_port));
+		a = xadc_addr_str(rec->client, ip);
+		jw_kstr(&j, "client_ip", a, strlen(a), 64);
+		JW_U64(&j, ",\"client_port\":", ntohs(rec->client->in.sin_port));
 	}
 	if (rec->vip) {
-		xadc_sockaddr_ip(rec->vip, ip, sizeof(ip));
-		jw_kstr(&j, "vs_ip", ip, strlen(ip), 64);
-		jw_fmt(&j, ",\"vs_port\":%u", ntohs(rec->vip->in.sin_port));
+		a = xadc_addr_str(rec->vip, ip);
+		jw_kstr(&j, "vs_ip", a, strlen(a), 64);
+		JW_U64(&j, ",\"vs_port\":", ntohs(rec->vip->in.sin_port));
 	}
 	jw_kstr(&j, "virtualservice", rec->vs ? rec->vs : "", rec->vs ? strlen(rec->vs) : 0, 256);
 	jw_kstr(&j, "method", rec->method ? rec->method : "", rec->method_len, 64);
@@ -251,15 +392,23 @@ size_t xadc_reqlog_format(const struct xadc_reqlog_rec *rec, char *out, size_t c
 	jw_kstr(&j, "host", rec->host ? rec->host : "", rec->host_len, 200);
 	jw_kstr(&j, "user_agent", rec->user_agent ? rec->user_agent : "", rec->user_agent_len,
 		200);
-	jw_fmt(&j, ",\"status\":%d", rec->status);
+	if (rec->status >= 0)
+		JW_U64(&j, ",\"status\":", (unsigned)rec->status);
+	else
+		jw_fmt(&j, ",\"status\":%d", rec->status);
 	jw_kstr(&j, "pool", rec->pool, rec->pool ? strlen(rec->pool) : 0, 200);
 	jw_kstr(&j, "server", rec->server, rec->server ? strlen(rec->server) : 0, 200);
-	jw_fmt(&j, ",\"request_id\":\"%016" PRIx64 "\"", rec->request_id);
-	jw_fmt(&j, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64, rec->bytes_in,
-	       rec->bytes_out);
-	jw_fmt(&j, ",\"t_client_ms\":%.3f,\"t_connect_ms\":%.3f,\"t_server_ms\":%.3f", rec->t_client_ms,
-	       rec->t_connect_ms, rec->t_server_ms);
-	jw_fmt(&j, ",\"t_total_ms\":%.3f", rec->t_total_ms);
+	memcpy(idbuf, ",\"request_id\":\"", 15);
+	for (i = 15; i >= 0; i--, id >>= 4)
+		idbuf[15 + i] = "0123456789abcdef"[id & 15];
+	idbuf[31] = '"';
+	jw_raw(&j, idbuf, 32);
+	JW_U64(&j, ",\"bytes_in\":", rec->bytes_in);
+	JW_U64(&j, ",\"bytes_out\":", rec->bytes_out);
+	JW_MS3(&j, ",\"t_client_ms\":", rec->t_client_ms);
+	JW_MS3(&j, ",\"t_connect_ms\":", rec->t_connect_ms);
+	JW_MS3(&j, ",\"t_server_ms\":", rec->t_server_ms);
+	JW_MS3(&j, ",\"t_total_ms\":", rec->t_total_ms);
 	if (rec->termination)
 		jw_kstr(&j, "termination", rec->termination, strlen(rec->termination), 64);
 	if (rec->http_security_policy_rule_name)

@@ -61,4 +61,5 @@ const struct xadc_xprt_ops xadc_xprt_tcp = {
 	.shutdown_wr = tcp_shutdown_wr,
 	.close = tcp_close,
 	.want = tcp_want,
+	.short_read_drains = true,
 };

@@ -15,6 +15,7 @@
 #ifndef XADC_TRANSPORT_H
 #define XADC_TRANSPORT_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -30,6 +31,11 @@ struct xadc_xprt_ops {
 	int (*shutdown_wr)(struct xadc_conn *c);
 	void (*close)(struct xadc_conn *c);
 	unsigned (*want)(const struct xadc_conn *c);
+	/* A recv that returned less than asked for left nothing readable
+	 * behind (a plain socket: with edge-triggered epoll, later data gives
+	 * a new event). A transport that buffers inside (TLS) leaves it false
+	 * and is read until -EAGAIN. */
+	bool short_read_drains;
 };
 
 extern const struct xadc_xprt_ops xadc_xprt_tcp;

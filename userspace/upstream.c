@@ -35,7 +35,8 @@ static struct xadc_srvconn *srv_alloc(struct xadc_worker *w)
 
 	if (sc) {
 		w->free_srv = *(void **)sc;
-		w->nfree_srv--;
+		if (--w->nfree_srv < w->low_srv)
+			w->low_srv = w->nfree_srv;
 	} else {
 		sc = malloc(sizeof(*sc));
 		if (!sc)
@@ -92,7 +93,7 @@ static bool idle_alive(struct xadc_srvconn *sc)
 	char b;
 	ssize_t n;
 
-	if (sc->c.flags & (XC_F_RD_EOF | XC_F_ERROR))
+	if (sc->c.flags & (XC_F_RD_EOF | XC_F_ERROR | XC_F_RD_HUP))
 		return false;
 	n = recv(sc->c.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -102,7 +103,24 @@ static bool idle_alive(struct xadc_srvconn *sc)
 	return false;
 }
 
-static struct xadc_srvconn *idle_take(struct xadc_worker *w, struct xadc_rt *rt)
+/*
+ * Whether an idle connection may be used without asking the kernel. While
+ * idle it is registered edge-triggered: anything the server sends or its
+ * FIN produces an event that marks it (XC_F_RD_READY, XC_F_RD_HUP) and
+ * closes it (xadc_up_idle_event). What can still be missed is an event
+ * that is queued but not yet dispatched, a window of one loop iteration;
+ * a request that may be retried on a fresh connection (xadc_proxy_retry)
+ * accepts that small risk and saves a recv(MSG_PEEK) per request; any
+ * other request pays for the peek.
+ */
+static bool idle_usable(struct xadc_srvconn *sc, bool retryable)
+{
+	if (sc->c.flags & (XC_F_RD_EOF | XC_F_ERROR | XC_F_RD_HUP | XC_F_RD_READY))
+		return idle_alive(sc);
+	return retryable || idle_alive(sc);
+}
+
+static struct xadc_srvconn *idle_take(struct xadc_worker *w, struct xadc_rt *rt, bool retryable)
 {
 	struct xlist *b = idle_bucket(w, rt), *p, *n;
 
@@ -113,12 +131,14 @@ static struct xadc_srvconn *idle_take(struct xadc_worker *w, struct xadc_rt *rt)
 		if (sc->rt != rt)
 			continue;
 		idle_remove(sc);
-		if (idle_alive(sc))
+		if (idle_usable(sc, retryable))
 			return sc;
 		srv_close(sc);
 	}
 	return NULL;
 }
+
+static bool may_retry(const struct xadc_session *s);
 
 /* Attach a connection to s->server: a live idle one unless fresh, else a
  * new non-blocking connect. Returns 0 or a negative errno (connect failed
@@ -132,7 +152,7 @@ int xadc_up_attach(struct xadc_session *s, bool fresh)
 
 	s->t_conn0 = xadc_now_ns();
 	if (!fresh)
-		sc = idle_take(w, srv->rt);
+		sc = idle_take(w, srv->rt, may_retry(s) && !s->reuse_retried);
 	if (sc) {
 		sc->reused = true;
 		goto attach;
@@ -193,14 +213,26 @@ int xadc_up_check_connect(struct xadc_srvconn *sc)
 	return 1;
 }
 
-static unsigned idle_count(struct xadc_worker *w, const struct xadc_rt *rt)
+/*
+ * Room for one more idle connection to rt? At least XADC_IDLE_PER_SERVER,
+ * and as many as the worker has client connections: each client uses one
+ * server connection at a time, so that many can all be needed at once, and
+ * a smaller cap closes and reopens connections under steady load (100
+ * clients, 64 idle slots: a connect every few requests). The idle timeout
+ * returns the surplus. The bucket is only walked when the worker's total
+ * is over the cap.
+ */
+static bool idle_room(struct xadc_worker *w, const struct xadc_rt *rt)
 {
+	unsigned cap = w->nconn > XADC_IDLE_PER_SERVER ? w->nconn : XADC_IDLE_PER_SERVER;
 	struct xlist *b = idle_bucket(w, rt), *p;
 	unsigned n = 0;
 
-	for (p = b->next; p != b; p = p->next)
+	if (w->nidle < cap)
+		return true;
+	for (p = b->next; p != b && n < cap; p = p->next)
 		n += container_of(p, struct xadc_srvconn, node)->rt == rt;
-	return n;
+	return n < cap;
 }
 
 /* Detach s's server connection. A reusable one (complete response, keep-
@@ -218,7 +250,7 @@ void xadc_up_detach(struct xadc_session *s, bool reusable)
 	sc->server = NULL;
 	if (reusable && !w->draining && s->hold == w->cur && !sc->connecting &&
 	    !(sc->c.flags & (XC_F_RD_EOF | XC_F_ERROR | XC_F_WR_SHUT)) && !xbuf_len(&sc->c.in) &&
-	    idle_count(w, sc->rt) < XADC_IDLE_PER_SERVER) {
+	    idle_room(w, sc->rt)) {
 		xadc_buf_put(&w->bufs, &sc->c.in);	/* idle conns hold no buffer */
 		sc->reused = false;
 		xlist_add(idle_bucket(w, sc->rt), &sc->node);

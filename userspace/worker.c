@@ -10,6 +10,7 @@
  * configuration they started with.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -265,31 +266,93 @@ void xadc_session_arm(struct xadc_session *s, uint64_t when)
 		xadc_timer_set(&s->w->timers, &s->timer, when);
 }
 
+/* Pop an object from a free list (first word links), keeping the list's
+ * low-water mark for worker_trim(); NULL when empty. */
+static void *freelist_pop(void **head, unsigned *n, unsigned *low)
+{
+	void *o = *head;
+
+	if (!o)
+		return NULL;
+	*head = *(void **)o;
+	if (--*n < *low)
+		*low = *n;
+	return o;
+}
+
+/* Push o, or free it when max objects are cached already. */
+static void freelist_push(void **head, unsigned *n, unsigned max, void *o)
+{
+	if (*n >= max) {
+		free(o);
+		return;
+	}
+	*(void **)o = *head;
+	*head = o;
+	++*n;
+}
+
+/* Free what the list had spare for a whole period: the low-water mark
+ * since the last trim. Returns the number freed. */
+static unsigned freelist_trim(void **head, unsigned *n, unsigned *low)
+{
+	unsigned k = *low, i;
+
+	for (i = 0; i < k && *head; i++) {
+		void *o = *head;
+
+		*head = *(void **)o;
+		free(o);
+	}
+	*n -= i;
+	*low = *n;
+	return i;
+}
+
+static const char no_field[] = "";
+
 static struct xadc_session *session_alloc(struct xadc_worker *w)
 {
-	struct xadc_session *s = w->free_sess;
+	struct xadc_session *s = freelist_pop(&w->free_sess, &w->nfree_sess, &w->low_sess);
 
-	if (s) {
-		w->free_sess = *(void **)s;
-		w->nfree_sess--;
-	} else {
+	if (!s) {
 		s = malloc(sizeof(*s));
 		if (!s)
 			return NULL;
 	}
-	memset(s, 0, offsetof(struct xadc_session, lmethod));
+	/* the rest (policy and script state) is reset by the HTTP start */
+	memset(s, 0, offsetof(struct xadc_session, hp_rule));
+	s->lmethod = s->luri = s->lhost = s->lua = no_field;
 	return s;
 }
 
 static void session_free(struct xadc_worker *w, struct xadc_session *s)
 {
-	if (w->nfree_sess >= MAX_CACHED_OBJS) {
-		free(s);
+	freelist_push(&w->free_sess, &w->nfree_sess, MAX_CACHED_OBJS, s);
+}
+
+struct xadc_reqcopy *xadc_reqcopy_get(struct xadc_session *s)
+{
+	struct xadc_worker *w = s->w;
+
+	if (s->rc)
+		return s->rc;
+	s->rc = freelist_pop(&w->free_rc, &w->nfree_rc, &w->low_rc);
+	if (!s->rc)
+		s->rc = malloc(sizeof(*s->rc));
+	return s->rc;
+}
+
+void xadc_reqcopy_put(struct xadc_session *s)
+{
+	struct xadc_worker *w = s->w;
+
+	s->lmethod = s->luri = s->lhost = s->lua = no_field;
+	s->lmethod_len = s->luri_len = s->lhost_len = s->lua_len = 0;
+	if (!s->rc)
 		return;
-	}
-	*(void **)s = w->free_sess;
-	w->free_sess = s;
-	w->nfree_sess++;
+	freelist_push(&w->free_rc, &w->nfree_rc, MAX_CACHED_OBJS, s->rc);
+	s->rc = NULL;
 }
 
 /* Close the client connection and everything attached to it. The memory
@@ -302,6 +365,7 @@ void xadc_session_close(struct xadc_session *s)
 		return;
 	if (s->in_request && !s->logged)
 		xadc_http_log(s);
+	xadc_reqcopy_put(s);
 	xadc_up_detach(s, false);
 	if (s->acquired) {
 		xadc_lb_release(s->server);
@@ -413,6 +477,8 @@ static void dispatch(struct xadc_worker *w, struct epoll_event *ev)
 
 	if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		f |= XC_F_RD_READY;
+	if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		f |= XC_F_RD_HUP;
 	if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		f |= XC_F_WR_READY;
 	switch (c->type) {
@@ -442,6 +508,26 @@ static void dispatch(struct xadc_worker *w, struct epoll_event *ev)
 		break;
 	}
 	}
+}
+
+/* Once a second: give back cached objects and buffers that stayed unused
+ * for the whole second, so memory taken by a burst (or by many idle
+ * connections that went away) returns to the allocator, and from there to
+ * the system when enough was freed. Steady traffic keeps its working set. */
+static void worker_trim(struct xadc_worker *w)
+{
+	size_t freed;
+
+	w->next_trim = w->now + 1000;
+	freed = (size_t)xadc_bufpool_trim(&w->bufs) * XADC_BUF_SIZE;
+	freed += freelist_trim(&w->free_sess, &w->nfree_sess, &w->low_sess) *
+		 sizeof(struct xadc_session);
+	freed += freelist_trim(&w->free_srv, &w->nfree_srv, &w->low_srv) *
+		 sizeof(struct xadc_srvconn);
+	freed += freelist_trim(&w->free_rc, &w->nfree_rc, &w->low_rc) *
+		 sizeof(struct xadc_reqcopy);
+	if (freed >= (1u << 20))
+		malloc_trim(0);
 }
 
 static void run_timers(struct xadc_worker *w)
@@ -543,6 +629,8 @@ static void *worker_main(void *arg)
 			dispatch(w, &evs[i]);
 		run_timers(w);
 		free_dead(w);
+		if (w->now >= w->next_trim)
+			worker_trim(w);
 	}
 	close_all(w);
 	xadc_up_prune(w, NULL);
@@ -592,6 +680,12 @@ static void worker_fini(struct xadc_worker *w)
 
 		free(w->free_srv);
 		w->free_srv = next;
+	}
+	while (w->free_rc) {
+		void *next = *(void **)w->free_rc;
+
+		free(w->free_rc);
+		w->free_rc = next;
 	}
 	for (i = 0; i < XADC_IDLE_BUCKETS; i++)
 		xlist_init(&w->idle[i]);
