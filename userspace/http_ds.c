@@ -350,22 +350,40 @@ static void dsx_sent_request(struct dsx *d)
 	}
 }
 
+/* The request's transaction, attached (with the request copies) on first
+ * use; NULL only when memory is short. */
+static struct xadc_ds_txn *ds_txn(struct xadc_session *s)
+{
+	struct xadc_reqcopy *rc = xadc_reqcopy_get(s);
+
+	if (!rc)
+		return NULL;
+	if (!rc->ds_live) {
+		xadc_ds_txn_init(&rc->ds, s->w->id);
+		rc->ds_live = true;
+	}
+	return &rc->ds;
+}
+
 static enum xadc_ds_verdict dsx_run(struct dsx *d, enum xadc_ds_evt evt)
 {
 	struct xadc_session *s = d->s;
+	struct xadc_ds_txn *txn = ds_txn(s);
 	struct xadc_ds_ctx ctx = {
 		.ops = &dsx_ops,
 		.priv = d,
 		.worker = s->w->id,
 		.gen = s->hold && s->hold->snap ? s->hold->snap->generation : 0,
 		.now_ms = s->w->now,
-		.txn = &s->ds,
+		.txn = txn,
 		.vs_name = s->vs->name,
 		.client = &s->caddr,
 		.vip = &s->vaddr,
 		.request_id = s->request_id,
 	};
 
+	if (!txn)
+		return XADC_DS_ERROR;
 	return xadc_ds_run(s->vs->datascripts, evt, &ctx);
 }
 
@@ -584,7 +602,6 @@ int xadc_http_ds_accept(struct xadc_session *s)
 	struct dsx *d;
 	enum xadc_ds_verdict v;
 
-	xadc_ds_txn_init(&s->ds, s->w->id);
 	if (!has(s, XADC_DS_EVT_TCP_CLIENT_ACCEPT) || !(d = dsx_begin(s, XADC_DS_EVT_TCP_CLIENT_ACCEPT)))
 		return 0;
 	v = dsx_run(d, XADC_DS_EVT_TCP_CLIENT_ACCEPT);
@@ -678,9 +695,12 @@ int xadc_http_ds_resp(struct xadc_session *s, const struct http1_msg **m, const 
 
 const char *xadc_http_ds_extra(struct xadc_session *s, const char *hp, char *buf, size_t cap)
 {
-	struct xadc_ds_txn t = s->ds;
+	struct xadc_ds_txn t;
 	size_t n = 0;
 
+	if (!s->rc || !s->rc->ds_live)
+		return hp;
+	t = s->rc->ds;
 	if (!t.log_len && !t.has_error && !t.significant)
 		return hp;
 	if (hp) {
@@ -697,6 +717,8 @@ const char *xadc_http_ds_extra(struct xadc_session *s, const char *hp, char *buf
 
 void xadc_http_ds_done(struct xadc_session *s)
 {
-	xadc_ds_txn_end(&s->ds);
-	xadc_ds_txn_init(&s->ds, s->w->id);
+	if (s->rc && s->rc->ds_live) {
+		xadc_ds_txn_end(&s->rc->ds);
+		s->rc->ds_live = false;
+	}
 }

@@ -104,6 +104,11 @@ struct xadc_body {
  * idle keep-alive connection holds none (xadc_reqcopy_get / _put). */
 struct xadc_reqcopy {
 	char method[24], uri[1024], host[256], ua[256];
+	/* issue 5: the DataScript transaction (reqvar, datascript_log, error
+	 * trace) lives exactly as long as the request, so it rides here rather
+	 * than in every session; ds_live says it has been initialised. */
+	bool ds_live;
+	struct xadc_ds_txn ds;
 };
 
 struct xadc_session {
@@ -152,7 +157,6 @@ struct xadc_session {
 	const char *hp_rule[3];		/* security, request, response rule names */
 	struct xadc_server *hp_server;	/* switching_action's fixed server */
 	struct xadc_buf hp_log;		/* extra_json of a rule with log: true */
-	struct xadc_ds_txn ds;		/* issue 5: DataScript reqvar, log, error */
 };
 
 struct xadc_srvconn {

@@ -340,6 +340,8 @@ struct xadc_reqcopy *xadc_reqcopy_get(struct xadc_session *s)
 	s->rc = freelist_pop(&w->free_rc, &w->nfree_rc, &w->low_rc);
 	if (!s->rc)
 		s->rc = malloc(sizeof(*s->rc));
+	if (s->rc)
+		s->rc->ds_live = false;
 	return s->rc;
 }
 
@@ -351,6 +353,8 @@ void xadc_reqcopy_put(struct xadc_session *s)
 	s->lmethod_len = s->luri_len = s->lhost_len = s->lua_len = 0;
 	if (!s->rc)
 		return;
+	if (s->rc->ds_live)	/* a request that ended without its log line */
+		xadc_ds_txn_end(&s->rc->ds);
 	freelist_push(&w->free_rc, &w->nfree_rc, MAX_CACHED_OBJS, s->rc);
 	s->rc = NULL;
 }
