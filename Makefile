@@ -202,3 +202,23 @@ bpf-test: $(BPF_TEST_BINS)
 # --- end XDP data plane ---
 
 -include $(wildcard $(BUILD)/userspace/*.d $(BUILD)/policy/*.d $(BUILD)/datascript/*.d $(BUILD)/ctl/*.d)
+
+# --- bench: xdp ---
+# bench/xdp/: bench_xdp (per-packet cost of the xadc XDP program and of
+# xdp-filter through BPF_PROG_TEST_RUN; holds the program attached for the
+# live drop test) and xdp_flood (the SYN sender). bench/run.sh runs both;
+# make bench builds them.
+$(BUILD)/bench/bench_xdp: bench/xdp/bench_xdp.c $(LIBXADC) $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -I$(BUILD)/bpf -Ibpf -o $@ $< $(LIBXADC) $(LDLIBS)
+
+$(BUILD)/bench/xdp_flood: bench/xdp/xdp_flood.c
+	@mkdir -p $(dir $@)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $<
+
+bench-xdp: $(BUILD)/bench/bench_xdp $(BUILD)/bench/xdp_flood
+bench: bench-xdp
+.PHONY: bench-xdp
+# --- end bench: xdp ---

@@ -11,10 +11,24 @@
 # the others' only process), T_STATUS[T] "ok" or why it is not measured.
 # "direct" is the backend itself, reached over the cli<->be link.
 
-declare -A T_URL T_PID T_MPID T_STATUS T_PORT
+declare -A T_URL T_PID T_MPID T_STATUS T_PORT T_BASE
 T_PORT[xadcd]=80
 T_PORT[haproxy]=81
 T_PORT[nginx]=82
+# Variants for the cost scenarios (policies, DataScripts): same software,
+# one more feature; T_BASE names the plain contender they are compared to.
+T_PORT[xadcd_pol]=83
+T_PORT[haproxy_pol]=84
+T_PORT[xadcd_ds]=85
+T_PORT[haproxy_ds]=86
+T_BASE[xadcd_pol]=xadcd
+T_BASE[haproxy_pol]=haproxy
+T_BASE[xadcd_ds]=xadcd
+T_BASE[haproxy_ds]=haproxy
+# Sizes of the groups the variants use.
+POLICY_GROUP_SIZE=100000
+DS_GROUP_SIZE=10000
+DS_TENANT=t04321	# in the group: its class is class-1
 
 # render TEMPLATE OUT [KEY=VALUE...]: fill @KEY@ placeholders.
 render()
@@ -62,6 +76,73 @@ start_backend()
 	http_check "${T_URL[direct]}/0" 0 && http_check "${T_URL[direct]}/1k" 1024
 }
 
+# make_groups: the policy scenario's 100,000 path prefixes (one a line)
+# and the DataScript scenario's 10,000 "tenant class" pairs, shared by
+# xadcd's string groups and HAProxy's pattern file / Lua table. No entry
+# is a prefix of the bench's paths (/0, /1k, /hdr).
+make_groups()
+{
+	[ -s "$DIR/blocked.lst" ] && [ -s "$DIR/tenants.lst" ] && return 0
+	perl -e 'my @w = qw(admin login api static img cgi);
+		for my $n (0 .. $ARGV[0] - 1) {
+			printf "/%05x/%s\n", ($n * 7919) % 0x100000, $w[$n % @w];
+		}' "$POLICY_GROUP_SIZE" >"$DIR/blocked.lst" &&
+		perl -e 'printf "t%05d class-%d\n", $_, $_ % 10 for 0 .. $ARGV[0] - 1' \
+			"$DS_GROUP_SIZE" >"$DIR/tenants.lst"
+}
+
+# xadcd_config T FILE: write xadcd's configuration for target T.
+xadcd_config()
+{
+	local t=$1 out=$2 port=${T_PORT[$1]}
+	local subst=(DIR="$DIR" VIP="$VIP" PORT="$port" BE_ADDR="$BE_PX_ADDR" BE_PORT="$BE_PORT")
+
+	case $t in
+	xadcd)
+		render "$BENCH_DIR/conf/xadcd.json.in" "$out" "${subst[@]}"
+		;;
+	xadcd_pol)
+		make_groups || return 1
+		render "$BENCH_DIR/conf/xadcd-policy.json.in" "$out.in" "${subst[@]}" &&
+			jq --rawfile l "$DIR/blocked.lst" \
+				'.stringgroup[0].kv = ($l | split("\n") | map(select(length > 0) | {key: .}))' \
+				"$out.in" >"$out"
+		;;
+	xadcd_ds)
+		make_groups || return 1
+		render "$BENCH_DIR/conf/xadcd-ds.json.in" "$out.in" "${subst[@]}" &&
+			jq --rawfile l "$DIR/tenants.lst" --rawfile s "$BENCH_DIR/conf/xadcd-ds.lua" \
+				'.stringgroup[0].kv = ($l | split("\n") | map(select(length > 0) | split(" ") | {key: .[0], value: .[1]}))
+				 | .vsdatascriptset[0].datascript[0].script = $s' \
+				"$out.in" >"$out"
+		;;
+	esac
+}
+
+# feature_check T: the variant does what its scenario says on a request
+# the backend echoes (/hdr answers with X-Tenant-Class|X-Policy).
+feature_check()
+{
+	local t=$1 got want code
+	case $t in
+	*_pol)
+		want='|1'
+		code=$(ip netns exec "$NS_CLI" curl -s -m 5 -o /dev/null -w '%{http_code}' \
+			"${T_URL[$t]}$(sed -n '777p' "$DIR/blocked.lst")/x")
+		if [ "$code" != 403 ]; then
+			echo "$t: a path in the blocked group got $code, expected 403" >&2
+			return 1
+		fi
+		;;
+	*_ds) want='class-1|' ;;
+	*) return 0 ;;
+	esac
+	got=$(ip netns exec "$NS_CLI" curl -s -m 5 -H "X-Tenant: $DS_TENANT" "${T_URL[$t]}/hdr")
+	[ "$got" = "$want" ] && return 0
+	echo "$t: GET /hdr gave \"$got\" from the backend, expected \"$want\"" >&2
+	return 1
+}
+
 # start_target T: start proxy T, wait for its listener, check it proxies
 # both responses byte-exact. Returns non-zero with the reason on stderr.
 start_target()
@@ -70,19 +151,33 @@ start_target()
 	local subst=(DIR="$DIR" VIP="$VIP" PORT="$port" BE_ADDR="$BE_PX_ADDR" BE_PORT="$BE_PORT")
 
 	case $t in
-	xadcd)
+	xadcd | xadcd_pol | xadcd_ds)
 		if [ ! -x "$XADCD" ]; then
 			echo "no xadcd binary at $XADCD" >&2
 			return 1
 		fi
-		render "$BENCH_DIR/conf/xadcd.json.in" "$DIR/xadcd.json" "${subst[@]}"
-		rm -f "$DIR/xadcd.sock"
-		cmd=("$XADCD" --config "$DIR/xadcd.json" --api-socket "$DIR/xadcd.sock"
+		if ! xadcd_config "$t" "$DIR/$t.json"; then
+			echo "could not write $t's configuration" >&2
+			return 1
+		fi
+		rm -f "$DIR/$t.sock"
+		cmd=("$XADCD" --config "$DIR/$t.json" --api-socket "$DIR/$t.sock"
 		     --workers 1 --state none)
 		;;
 	haproxy)
 		render "$BENCH_DIR/conf/haproxy.cfg.in" "$DIR/haproxy.cfg" "${subst[@]}"
 		cmd=(haproxy -db -f "$DIR/haproxy.cfg")
+		;;
+	haproxy_pol)
+		make_groups || return 1
+		render "$BENCH_DIR/conf/haproxy-policy.cfg.in" "$DIR/$t.cfg" "${subst[@]}"
+		cmd=(haproxy -db -f "$DIR/$t.cfg")
+		;;
+	haproxy_ds)
+		make_groups || return 1
+		render "$BENCH_DIR/conf/haproxy-ds.lua" "$DIR/haproxy-ds.lua" DIR="$DIR"
+		render "$BENCH_DIR/conf/haproxy-ds.cfg.in" "$DIR/$t.cfg" "${subst[@]}"
+		cmd=(haproxy -db -f "$DIR/$t.cfg")
 		;;
 	nginx)
 		mkdir -p "$DIR/tmp"
@@ -111,6 +206,10 @@ start_target()
 	fi
 	if ! http_check "${T_URL[$t]}/0" 0 || ! http_check "${T_URL[$t]}/1k" 1024; then
 		echo "$t does not proxy the backend's responses correctly" >&2
+		stop_target "$t"
+		return 1
+	fi
+	if ! feature_check "$t"; then
 		stop_target "$t"
 		return 1
 	fi
@@ -145,7 +244,7 @@ restart_target()
 # target_version T: one line naming the software and its version.
 target_version()
 {
-	case $1 in
+	case ${1%%_*} in
 	xadcd) [ -x "$XADCD" ] && "$XADCD" --version 2>&1 | head -1 || echo "xadcd (not built)" ;;
 	haproxy) haproxy -v 2>&1 | head -1 ;;
 	nginx) nginx -v 2>&1 | head -1 ;;

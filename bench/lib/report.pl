@@ -63,18 +63,169 @@ my @rate_metrics = (
 	[ p99_us => 'p99 latency (µs)', 0 ],
 );
 
-my @out_scen;
+# Variants of the cost scenarios and the plain contender each is compared to.
+my %base = (xadcd_pol => 'xadcd', haproxy_pol => 'haproxy', xadcd_ds => 'xadcd', haproxy_ds => 'haproxy');
+my %target_pct = (policy_c10 => 5, datascript_c10 => 10);	# xadcd's cost targets (issue 6)
+# Live drop: the filter kept up with the sender when it handled this share
+# of what was sent; the figure is then the sender's rate, a floor.
+my $SENDER_BOUND = 0.95;
+
+# background_flags: the noisy flag from the idle samples of a scenario.
 my $noisy = 0;	# highest median background load of any scenario
+sub background_flags {
+	my ($by, $tg, $flags) = @_;
+	my @idle = grep { defined } @{ $by->{idle} || [] };
+	return unless @idle;
+	my $bg = { cpu_proxy_busy => stats(map { $_->{cpu_proxy_busy} } @idle),
+		   cpu_load_busy => stats(map { $_->{cpu_load_busy} } @idle) };
+	$tg->{background} = $bg;
+	my ($md, $mx) = ($bg->{cpu_proxy_busy}{median}, $bg->{cpu_proxy_busy}{max});
+	$md = $bg->{cpu_load_busy}{median} if $bg->{cpu_load_busy}{median} > $md;
+	$mx = $bg->{cpu_load_busy}{max} if $bg->{cpu_load_busy}{max} > $mx;
+	if ($mx > $BACKGROUND_MAX) {
+		push @$flags, sprintf('other work on the machine while the bench was idle: median %.0f%%, max %.0f%% of a CPU: noisy',
+				      100 * $md, 100 * $mx);
+		$noisy = $md if $md > $noisy;
+	}
+}
+
+# rate_target: median/min/max of a target's rate runs.
+sub rate_target {
+	my (@runs) = @_;
+	my %e;
+	$e{runs} = \@runs;
+	for my $m (qw(rps p50_us p99_us cpu_proxy_busy cpu_load_busy proc_cpu)) {
+		$e{$m} = stats(map { $_->{$m} } @runs);
+	}
+	my $err = 0;
+	for my $r (@runs) {
+		$err += $r->{$_} // 0 for qw(err_connect err_read err_write err_status err_timeout);
+	}
+	$e{errors} = $err;
+	$e{requests} = 0;
+	$e{requests} += $_->{requests} for @runs;
+	return \%e;
+}
+
+my @out_scen;
 for my $sc (@{ $meta->{scenarios} }) {
 	my $s = $sc->{name};
 	my %by;	# target -> [results by round]
+	my %errs;	# target -> error messages
 	for my $r (grep { $_->{scenario} eq $s } @raw) {
-		next if $r->{result}{error};
+		if ($r->{result}{error}) {
+			push @{ $errs{ $r->{target} } }, $r->{result}{error};
+			next unless $sc->{kind} eq 'xdp';
+		}
+		if ($sc->{kind} eq 'xdp' && $r->{target} ne 'idle') {
+			my $x = $r->{result};
+			push @{ $by{ $r->{target} }{ $x->{size} }{ $x->{case} } }, $x;
+			next;
+		}
 		$by{ $r->{target} }[ $r->{round} ] = $r->{result};
 	}
 	my %tg;
 	my @flags;
-	if ($sc->{kind} eq 'rate') {
+	my %ratio;
+	if ($sc->{kind} eq 'cost') {
+		for my $t (grep { $by{$_} && $_ ne 'idle' } keys %by) {
+			my @runs = grep { defined } @{ $by{$t} };
+			$tg{$t} = rate_target(@runs) if @runs;
+		}
+		# Cost of each variant: 1 - with/without, from the medians, and
+		# the range of the per-round values (round i of both ran seconds
+		# apart).
+		my %cost;
+		for my $v (sort grep { $base{$_} } keys %tg) {
+			my $b = $base{$v};
+			next unless $tg{$b};
+			my @per;
+			for my $i (0 .. $#{ $by{$v} }) {
+				my ($x, $y) = ($by{$v}[$i], $by{$b}[$i]);
+				push @per, 100 * (1 - $x->{rps} / $y->{rps}) if $x && $y && $y->{rps};
+			}
+			my $st = stats(@per);
+			my $c = {
+				variant => $v, base => $b,
+				cost_pct => 100 * (1 - $tg{$v}{rps}{median} / $tg{$b}{rps}{median}),
+				per_round_min => $st ? $st->{min} : undef,
+				per_round_max => $st ? $st->{max} : undef,
+			};
+			# CPU time of the proxy per request: less sensitive to
+			# whether the proxy was saturated than req/s.
+			my ($cv, $cb) = map { $tg{$_}{proc_cpu}{median} && $tg{$_}{rps}{median}
+						  ? 1e6 * $tg{$_}{proc_cpu}{median} / $tg{$_}{rps}{median} : undef } ($v, $b);
+			if (defined $cv && defined $cb && $cb) {
+				$c->{cpu_us_per_req} = $cv;
+				$c->{base_cpu_us_per_req} = $cb;
+				$c->{cpu_cost_pct} = 100 * ($cv / $cb - 1);
+			}
+			$cost{ $base{$v} } = $c;
+		}
+		$tg{cost} = \%cost;
+		if ($cost{xadcd} && $cost{haproxy}) {
+			$ratio{cost_pct} = { xadcd => $cost{xadcd}{cost_pct}, haproxy => $cost{haproxy}{cost_pct} };
+		}
+		for my $t (sort grep { $tg{$_}{rps} } keys %tg) {
+			my $e = $tg{$t};
+			push @flags, sprintf('%s CPU only %.0f%% busy: not proxy bound', $t, 100 * $e->{cpu_proxy_busy}{median})
+				if $e->{cpu_proxy_busy} && $e->{cpu_proxy_busy}{median} < $PROXY_IDLE;
+			push @flags, sprintf('%s: %d errors in %d requests', $t, $e->{errors}, $e->{requests})
+				if $e->{errors};
+		}
+		if (my $tp = $target_pct{$s}) {
+			if (my $c = $cost{xadcd}) {
+				# A negative cost, or per-round values spread wider
+				# than twice the target, is noise, not a verdict.
+				my $spread = ($c->{per_round_max} // 0) - ($c->{per_round_min} // 0);
+				my $verdict = $c->{cost_pct} < 0 || $spread > 2 * $tp
+					? sprintf('inconclusive (per-round costs spread over %.0f points)', $spread)
+					: $c->{cost_pct} < $tp ? 'met' : 'NOT met';
+				push @flags, sprintf('xadcd cost %.1f%%: target (under %d%%) %s', $c->{cost_pct}, $tp, $verdict);
+			}
+		}
+		background_flags(\%by, \%tg, \@flags);
+	} elsif ($sc->{kind} eq 'xdp') {
+		for my $p (grep { $_ ne 'idle' } keys %by) {
+			for my $size (keys %{ $by{$p} }) {
+				for my $case (keys %{ $by{$p}{$size} }) {
+					my @r = @{ $by{$p}{$size}{$case} };
+					my @ok = grep { !$_->{error} } @r;
+					my %v = map { $_->{verdict} => 1 } @ok;
+					$tg{$p}{$size}{$case} = @ok
+						? { ns => stats(map { $_->{ns} } @ok), verdict => join('/', sort keys %v) }
+						: { error => $r[0]{error} };
+				}
+			}
+		}
+		my %want = (allowed => 'XDP_PASS', denied => 'XDP_DROP', nonvip => 'XDP_PASS', redirect => 'XDP_REDIRECT');
+		for my $p (sort grep { $_ ne 'idle' } keys %tg) {
+			for my $size (sort { $a <=> $b } keys %{ $tg{$p} }) {
+				for my $case (sort keys %{ $tg{$p}{$size} }) {
+					my $c = $tg{$p}{$size}{$case};
+					push @flags, "$p $case at $size: verdict $c->{verdict}, expected $want{$case}"
+						if $c->{verdict} && $want{$case} && $c->{verdict} ne $want{$case};
+				}
+			}
+		}
+		background_flags({ idle => $by{idle} }, \%tg, \@flags);
+	} elsif ($sc->{kind} eq 'drop') {
+		for my $f (grep { $_ ne 'idle' } keys %by) {
+			my @runs = grep { defined } @{ $by{$f} };
+			next unless @runs;
+			my %e = (runs => \@runs);
+			for my $m (qw(pps handled_pps cpu_proxy_busy cpu_load_busy)) {
+				$e{$m} = stats(map { $_->{$m} } @runs);
+			}
+			$e{handled_share} = stats(map { $_->{sent} ? $_->{handled} / $_->{sent} : 0 } @runs);
+			$e{sender_bound} = $e{handled_share}{median} >= $SENDER_BOUND ? JSON::PP::true : JSON::PP::false;
+			$tg{$f} = \%e;
+		}
+		for my $f (sort keys %errs) {
+			push @flags, "$f: " . $errs{$f}[0] if $f ne 'idle';
+		}
+		background_flags(\%by, \%tg, \@flags);
+	} elsif ($sc->{kind} eq 'rate') {
 		for my $t (@targets) {
 			my @runs = grep { defined } @{ $by{$t} || [] };
 			next unless @runs;
@@ -107,20 +258,7 @@ for my $sc (@{ $meta->{scenarios} }) {
 				if $e->{errors};
 		}
 		# Other work on the machine just before each round.
-		my @idle = grep { defined } @{ $by{idle} || [] };
-		if (@idle) {
-			my $bg = { cpu_proxy_busy => stats(map { $_->{cpu_proxy_busy} } @idle),
-				   cpu_load_busy => stats(map { $_->{cpu_load_busy} } @idle) };
-			$tg{background} = $bg;
-			my ($md, $mx) = ($bg->{cpu_proxy_busy}{median}, $bg->{cpu_proxy_busy}{max});
-			$md = $bg->{cpu_load_busy}{median} if $bg->{cpu_load_busy}{median} > $md;
-			$mx = $bg->{cpu_load_busy}{max} if $bg->{cpu_load_busy}{max} > $mx;
-			if ($mx > $BACKGROUND_MAX) {
-				push @flags, sprintf('other work on the machine while the bench was idle: median %.0f%%, max %.0f%% of a CPU: noisy',
-						     100 * $md, 100 * $mx);
-				$noisy = $md if $md > $noisy;
-			}
-		}
+		background_flags(\%by, \%tg, \@flags);
 		if ($tg{direct} && $tg{direct}{errors}) {
 			push @flags, sprintf('backend direct: %d errors', $tg{direct}{errors});
 		}
@@ -135,8 +273,7 @@ for my $sc (@{ $meta->{scenarios} }) {
 	}
 
 	# Ratios vs HAProxy: ratio of medians, range of per-round ratios.
-	my %ratio;
-	if ($tg{xadcd} && $tg{haproxy}) {
+	if ($sc->{kind} =~ /^(rate|mem)$/ && $tg{xadcd} && $tg{haproxy}) {
 		if ($sc->{kind} eq 'rate') {
 			for my $m (qw(rps p50_us p99_us)) {
 				my @per;
@@ -222,10 +359,11 @@ my %shown = map { $_ => 1 } @{ $meta->{contenders} };
 my @cols = grep { $shown{$_} } qw(xadcd haproxy nginx);
 my $hdr = '| scenario | ' . join(' | ', map { "$name{$_} median (min–max)" } @cols)
 	. ' | backend direct | xadcd/HAProxy | notes |';
-push @md, $hdr, '|' . ('---|' x (@cols + 4));
+push @md, $hdr, '|' . ('---|' x (@cols + 4)) if grep { $_->{kind} =~ /^(rate|mem)$/ } @out_scen;
 
 for my $sc (@out_scen) {
 	my $tg = $sc->{targets};
+	next if $sc->{kind} =~ /^(cost|xdp|drop)$/;
 	if ($sc->{kind} eq 'rate') {
 		my $first = 1;
 		for my $mt (@rate_metrics) {
@@ -255,7 +393,97 @@ for my $sc (@out_scen) {
 		push @md, '| ' . join(' | ', @c) . ' |';
 	}
 }
-push @md, '', 'Not yet measured: HTTP policies, DataScripts, XDP L4 fast path (see METHOD.md).', '';
+
+# ---- cost scenarios: each proxy with and without the feature ----
+my %vname = (xadcd_pol => 'xadcd + policies', haproxy_pol => 'HAProxy + ACLs',
+	     xadcd_ds => 'xadcd + DataScript', haproxy_ds => 'HAProxy + Lua');
+my @cost = grep { $_->{kind} eq 'cost' } @out_scen;
+if (@cost) {
+	push @md, '', '## Cost of HTTP policies and DataScripts', '';
+	push @md, sprintf('Each proxy with the feature and without it (the plain contender above), interleaved in the same rounds, %d × %d s, wrk 1 thread. Cost = 1 − median req/s with / median req/s without (range: the per-round values). CPU/req: the proxy process\'s CPU time per request (µs), from its own jiffies.',
+			  $st->{runs}, $st->{duration_s});
+	push @md, '', '| scenario | proxy | req/s without | req/s with | cost % (per-round range) | CPU µs/req without → with | p99 µs with | notes |',
+		'|---|---|---|---|---|---|---|---|';
+	for my $sc (@cost) {
+		my $tg = $sc->{targets};
+		my $first = 1;
+		for my $b (qw(xadcd haproxy)) {
+			my ($v) = grep { $base{$_} eq $b } split ' ', ($meta->{scenario_targets}{ $sc->{name} } // '');
+			($v) = grep { $base{$_} && $base{$_} eq $b && $tg->{$_} } keys %$tg unless $v;
+			next unless $v;
+			my $c = $tg->{cost}{$b};
+			my $stat = $meta->{status}{$v} // 'ok';
+			my @c = ($first ? $sc->{description} : '', $vname{$v} // $v);
+			push @c, cell($tg->{$b} && $tg->{$b}{rps}, 'rps');
+			push @c, $tg->{$v} ? cell($tg->{$v}{rps}, 'rps') : $stat;
+			push @c, $c ? sprintf('%.1f (%.1f – %.1f)', $c->{cost_pct}, $c->{per_round_min} // 0, $c->{per_round_max} // 0) : '–';
+			push @c, $c && defined $c->{cpu_us_per_req}
+				? sprintf('%.1f → %.1f (%+.0f%%)', $c->{base_cpu_us_per_req}, $c->{cpu_us_per_req}, $c->{cpu_cost_pct}) : '–';
+			push @c, $tg->{$v} ? fmt($tg->{$v}{p99_us}{median}, 'p99_us') : '–';
+			push @c, $first ? join('; ', @{ $sc->{flags} }) : '';
+			push @md, '| ' . join(' | ', @c) . ' |';
+			$first = 0;
+		}
+	}
+}
+
+# ---- XDP per-packet cost ----
+my ($xs) = grep { $_->{kind} eq 'xdp' } @out_scen;
+if ($xs) {
+	my $tg = $xs->{targets};
+	my @sizes = sort { $a <=> $b } keys %{ { map { %{ $tg->{$_} } } grep { $_ ne 'background' } keys %$tg } };
+	push @md, '', '## XDP per-packet cost (BPF_PROG_TEST_RUN)', '';
+	push @md, sprintf('ns per packet as the kernel measures it (`bpf_prog_test_run_opts`, repeat %d, the program pinned to CPU %d), median (min–max) of %d rounds; the two programs run back to back on the same 54-byte TCP frame. Size: /32 client addresses in the deny set (xadc: one DENY rule of a network security policy, an LPM trie; xdp-filter: `xdp-filter ip ADDR -m src` entries, a hash). xdp-filter %s, loaded natively without the libxdp dispatcher; it has no VIPs or steering, so it filters every packet and the redirect case does not apply.',
+			  $st->{xdp_repeat} // 0, $st->{cpu_proxy}, $st->{runs}, $v->{xdp_filter} // '');
+	push @md, '', '| case | ' . join(' | ', (map { "xadc $_" } @sizes), (map { "xdp-filter $_" } @sizes)) . ' | verdict |';
+	push @md, '|' . ('---|' x (2 + 2 * @sizes));
+	my %desc = (allowed => 'allowed (VIP, client not in the set)', denied => 'denied (client in the set)',
+		    nonvip => 'non-VIP destination', redirect => 'redirected flow (scaled-out VS, pinned to a remote SE)');
+	for my $case (qw(allowed denied nonvip redirect)) {
+		my @c = ($desc{$case});
+		my %verd;
+		for my $p ('xadc', 'xdp-filter') {
+			for my $size (@sizes) {
+				my $x = $tg->{$p} && $tg->{$p}{$size} && $tg->{$p}{$size}{$case};
+				if (!$x) {
+					push @c, 'n/a';
+				} elsif ($x->{error}) {
+					push @c, $x->{error};
+				} else {
+					push @c, $x->{ns}{n} > 1 ? sprintf('%.0f (%.0f–%.0f)', $x->{ns}{median}, $x->{ns}{min}, $x->{ns}{max})
+								 : sprintf('%.0f', $x->{ns}{median});
+					$verd{$x->{verdict}} = 1;
+				}
+			}
+		}
+		push @c, join(', ', sort keys %verd);
+		push @md, '| ' . join(' | ', @c) . ' |';
+	}
+	push @md, '', 'Notes: ' . join('; ', @{ $xs->{flags} }) if @{ $xs->{flags} };
+}
+
+# ---- live drop ----
+my ($ds) = grep { $_->{kind} eq 'drop' } @out_scen;
+if ($ds) {
+	my $tg = $ds->{targets};
+	push @md, '', '## Live SYN flood over veth', '';
+	push @md, sprintf('`xdp_flood` (AF_PACKET, sendmmsg of 64 frames, qdisc bypassed) sends TCP SYNs with valid checksums from the client namespace to VIP:%s for %d s, %d interleaved rounds, pinned to CPU %d. On a veth the receiving side runs in the sender\'s softirq on the same CPU, so a filter that costs less leaves the sender more time: *sent* is what the pair managed together and *handled* what the filter dropped (xadc XDP: the VS\'s drop counter; nftables: the rule\'s counter) or the stack received (no filter: TCP InSegs, each answered with a reset). Handled ≥ %.0f%% of sent: the filter kept up and the sender was the bottleneck.',
+			  9000, $st->{drop_duration_s} // 0, $st->{runs}, $st->{cpu_load_and_backend}, 100 * $SENDER_BOUND);
+	push @md, '', '| filter | sent pkt/s | handled pkt/s | handled / sent | bottleneck |', '|---|---|---|---|---|';
+	my %fname = (xdp => 'xadc XDP deny (native, on the SE\'s veth)', nft => 'nftables netdev ingress drop', none => 'no filter (kernel stack, closed port)');
+	for my $f (qw(xdp nft none)) {
+		my $e = $tg->{$f} or next;
+		push @md, sprintf('| %s | %s | %s | %.0f%% | %s |', $fname{$f}, cell($e->{pps}, 'rps'), cell($e->{handled_pps}, 'rps'),
+				  100 * $e->{handled_share}{median}, $e->{sender_bound} ? 'sender (the figure is a floor)' : 'receiver');
+	}
+	push @md, '', 'Notes: ' . join('; ', @{ $ds->{flags} }) if @{ $ds->{flags} };
+}
+
+for my $k (sort keys %{ $meta->{status} }) {
+	next if $shown{$k} || $meta->{status}{$k} eq 'ok';
+	push @md, '', "- **$k: $meta->{status}{$k}**";
+}
+push @md, '', 'Not yet measured: request logging on, TLS, larger and POST bodies, more than one worker, XDP against IPVS and the userspace L4 proxy (see METHOD.md).', '';
 
 open my $mf, '>', $out_md or die "$out_md: $!\n";
 print $mf join("\n", @md);

@@ -7,11 +7,16 @@
 #   KIND rate: run in interleaved rounds over every contender and the
 #              backend directly ("direct"); must print "rps".
 #   KIND mem:  run once per proxy contender on a fresh process.
-# Later issues (policies, DataScripts, XDP) add scenarios here; METHOD.md
-# lists the ones not yet measured.
+#   KIND cost: like rate, over SCN_TARGETS[NAME] (each variant next to
+#              the plain contender it is compared with), no direct run;
+#              the report gives each variant's cost in % of req/s.
+#   KIND xdp:  scenario_NAME prints one JSON line per program, size, case
+#              and round (bench/xdp/bench_xdp.c testrun).
+#   KIND drop: scenario_NAME FILTER for every filter in DROP_FILTERS,
+#              interleaved over the rounds; prints one JSON object.
 
 SCENARIOS=()
-declare -A SCN_KIND SCN_DESC
+declare -A SCN_KIND SCN_DESC SCN_TARGETS
 
 add_scenario()
 {
@@ -26,6 +31,12 @@ add_scenario ka_1k_c10 rate "keep-alive, 1 KiB body, 10 connections"
 add_scenario ka_1k_c100 rate "keep-alive, 1 KiB body, 100 connections"
 add_scenario close_0b_c50 rate "new connection per request (Connection: close), 0 B body, 50 connections"
 add_scenario idle_mem mem "memory per idle keep-alive client connection"
+add_scenario policy_c10 cost "10 HTTP policy rules, one over a 100,000-entry string group (keep-alive, 0 B, 10 connections)"
+SCN_TARGETS[policy_c10]="xadcd xadcd_pol haproxy haproxy_pol"
+add_scenario datascript_c10 cost "DataScript: header looked up in a 10,000-entry string group, header added (keep-alive, 0 B, 10 connections)"
+SCN_TARGETS[datascript_c10]="xadcd xadcd_ds haproxy haproxy_ds"
+add_scenario xdp_testrun xdp "XDP per-packet cost (BPF_PROG_TEST_RUN)"
+add_scenario xdp_drop drop "live SYN flood over veth: packets per second dropped or processed"
 
 scenario_ka_0b_c10() { wrk_measure "$1" /0 10; }
 scenario_ka_0b_c100() { wrk_measure "$1" /0 100; }
@@ -33,6 +44,12 @@ scenario_ka_1k_c10() { wrk_measure "$1" /1k 10; }
 scenario_ka_1k_c100() { wrk_measure "$1" /1k 100; }
 scenario_close_0b_c50() { wrk_measure "$1" /0 50 'Connection: close'; }
 scenario_idle_mem() { idle_mem_measure "$1" "$BENCH_MEM_CONNS"; }
+# The same request for the variant and its plain contender: the header
+# the DataScript looks up is sent to both.
+scenario_policy_c10() { wrk_measure "$1" /0 10; }
+scenario_datascript_c10() { wrk_measure "$1" /0 10 "X-Tenant: $DS_TENANT"; }
+scenario_xdp_testrun() { xdp_testrun_measure; }
+scenario_xdp_drop() { drop_measure "$1"; }
 
 # cpu_ticks: "busy total" jiffies of CPU_PROXY and CPU_LOAD, from /proc/stat.
 cpu_ticks()
@@ -150,4 +167,137 @@ idle_mem_measure()
 		printf "\"rss_before_kib\":%d,\"rss_after_kib\":%d,\"kib_per_conn\":%.3f}\n",
 			b, a, ok ? (a - b) / ok : 0
 	}'
+}
+
+# ---- XDP ----
+
+# XDP_NS: the namespace of the per-packet scenario (xdp_lab_up).
+XDP_NS="xb$$-xdp"
+DROP_FILTERS="none nft xdp"
+DROP_PORT=9000		# nothing listens there: the stack answers a SYN with a reset
+
+# xdp_testrun_measure: bench_xdp testrun in XDP_NS, xdp-filter loaded on
+# one end of a veth pair there (without libxdp's dispatcher, so the
+# program attached is xdp-filter's own) with the first denied address
+# added by xdp-filter itself. bpffs is mounted in this command's own
+# mount namespace (ip netns exec gives each command a private one), so
+# xdp-filter's pins vanish with it. Pinned to CPU_PROXY.
+xdp_testrun_measure()
+{
+	ip netns exec "$XDP_NS" nice -n "$BENCH_NICE" sh -c '
+		mount -t bpf bpf /sys/fs/bpf || exit 1
+		LIBXDP_SKIP_DISPATCHER=1 xdp-filter load -m native -f ipv4 xf0 >&2 || exit 1
+		xdp-filter ip "$("$1" addr 0)" -m src >&2 || exit 1
+		taskset -c "$2" "$1" testrun -r "$3" -n "$4" -f xf0 -t xf1
+		rc=$?
+		xdp-filter unload xf0 >&2
+		exit $rc' sh "$BENCH_XDP" "$CPU_PROXY" "$BENCH_XDP_REPEAT" "$BENCH_RUNS"
+}
+
+# xdp_lab_up: XDP_NS with the veth pair xf0-xf1 (xdp-filter's program is
+# attached to xf0; xf1 is the interface the test's remote SE is behind).
+xdp_lab_up()
+{
+	ip netns add "$XDP_NS" || return 1
+	ip -n "$XDP_NS" link add xf0 type veth peer name xf1 &&
+		ip -n "$XDP_NS" link set xf0 up && ip -n "$XDP_NS" link set xf1 up
+}
+
+xdp_lab_down()
+{
+	ip netns del "$XDP_NS" 2>/dev/null
+	return 0
+}
+
+# snmp_tcp FIELD: a Tcp counter of /proc/net/snmp in the px namespace.
+snmp_tcp()
+{
+	ip netns exec "$NS_PX" awk -v f="$1" '
+		$1 == "Tcp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "Tcp:" && h { print $col[f]; exit }' /proc/net/snmp
+}
+
+# nft_count: packets counted by the bench's netdev drop rule.
+nft_count()
+{
+	ip netns exec "$NS_PX" nft list chain netdev xbench ingress 2>/dev/null |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1
+}
+
+# drop_filter_up FILTER: the filter on px-c (the proxy side of the client
+# link). xdp: bench_xdp hold, attached natively, started in the background.
+drop_filter_up()
+{
+	local i
+	case $1 in
+	nft)
+		printf '%s\n' "table netdev xbench {" \
+			"	chain ingress {" \
+			"		type filter hook ingress device \"px-c\" priority 0; policy accept;" \
+			"		ip daddr $VIP tcp dport $DROP_PORT counter drop" \
+			"	}" "}" | ip netns exec "$NS_PX" nft -f -
+		;;
+	xdp)
+		: >"$DIR/xdp-hold.out"
+		ip netns exec "$NS_PX" nice -n "$BENCH_NICE" "$BENCH_XDP" hold px-c "$VIP" "$DROP_PORT" \
+			"$CLI_PX_ADDR/32" >"$DIR/xdp-hold.out" 2>>"$DIR/errors.log" &
+		HOLD_PID=$!
+		BENCH_PIDS+=("$HOLD_PID")
+		for i in $(seq 100); do
+			grep -q ready "$DIR/xdp-hold.out" && return 0
+			kill -0 "$HOLD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		return 1
+		;;
+	esac
+}
+
+# drop_measure FILTER: flood VIP:DROP_PORT with SYNs from the client
+# namespace for BENCH_DROP_DURATION seconds with the filter in place, and
+# count what the filter dropped (xdp: the VS's drop counter; nft: the
+# rule's counter) or the stack handled (none: TCP segments received in
+# the px namespace). The sender runs on CPU_LOAD; on veth the receive
+# side runs in the sender's softirq, on the same CPU (METHOD.md).
+drop_measure()
+{
+	local f=$1 mac out handled=0 before=0 c0 c1
+
+	mac=$(ip netns exec "$NS_PX" cat /sys/class/net/px-c/address)
+	[ "$f" = none ] && before=$(snmp_tcp InSegs)
+	if ! drop_filter_up "$f"; then
+		echo "{\"error\":\"could not set up the $f filter (see errors.log)\"}"
+		return 1
+	fi
+	c0=$(cpu_ticks)
+	out=$(ip netns exec "$NS_CLI" nice -n "$BENCH_NICE" taskset -c "$CPU_LOAD" \
+		"$XDP_FLOOD" c-px "$mac" "$CLI_PX_ADDR" "$VIP" "$DROP_PORT" "$BENCH_DROP_DURATION" 2>&1 |
+		tail -1)
+	c1=$(cpu_ticks)
+	sleep 0.2	# let the receiver drain its queue
+	case $f in
+	none)
+		handled=$(( $(snmp_tcp InSegs) - before ))
+		;;
+	nft)
+		handled=$(nft_count)
+		ip netns exec "$NS_PX" nft delete table netdev xbench
+		;;
+	xdp)
+		kill -TERM "$HOLD_PID" 2>/dev/null
+		wait "$HOLD_PID" 2>/dev/null
+		forget_pid "$HOLD_PID"
+		handled=$(sed -n 's/.*"drops":\([0-9]*\).*/\1/p' "$DIR/xdp-hold.out")
+		;;
+	esac
+	if ! jq -e .sent <<<"$out" >/dev/null 2>&1; then
+		printf '%s\n' "$out" >&2
+		echo '{"error":"xdp_flood printed no result"}'
+		return 1
+	fi
+	jq -c --argjson h "${handled:-0}" --arg c0 "$c0" --arg c1 "$c1" '
+		($c0 | split(" ") | map(tonumber)) as $a | ($c1 | split(" ") | map(tonumber)) as $b |
+		. + {handled: $h, handled_pps: ($h / .seconds),
+		     cpu_proxy_busy: (if $b[1] > $a[1] then ($b[0] - $a[0]) / ($b[1] - $a[1]) else 0 end),
+		     cpu_load_busy: (if $b[3] > $a[3] then ($b[2] - $a[2]) / ($b[3] - $a[3]) else 0 end)}' <<<"$out"
 }
