@@ -7,10 +7,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 
-xt_require_e2e
-xt_init
-xt_topology 2
-xadcd_start || xt_die "xadcd did not start"
+xt_lab 2
 URL="http://$VIP4/"
 C="$XT_TMP/cfg.json"
 B1=$(backend_ip 1)

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 
-xt_require_e2e
-xt_init
-xt_topology 2
-xadcd_start || xt_die "xadcd did not start"
+xt_lab 2
 C="$XT_TMP/cfg.json"
 xt_badserver echo1 "${BACKEND_NS[1]}" 7000 echo || xt_die "echo server"
 

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 
-xt_require_e2e
-xt_init
-xt_topology 2
-xadcd_start || xt_die "xadcd did not start"
+xt_lab 2
 URL="http://$VIP4/"
 C="$XT_TMP/cfg.json"
 JAR="$XT_TMP/jar"

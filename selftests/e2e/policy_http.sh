@@ -11,10 +11,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 
-xt_require_e2e
-xt_init
-xt_topology 1
-xadcd_start || xt_die "xadcd did not start"
+xt_lab 1
 URL="http://$VIP4"
 LOG="$XT_TMP/req.log"
 C="$XT_TMP/cfg.json"

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 
-xt_require_e2e
-xt_init
-xt_topology 2
-xadcd_start || xt_die "xadcd did not start"
+xt_lab 2
 URL="http://$VIP4/"
 LOG="$XT_TMP/req.log"
 xt_web_config "$XT_TMP/cfg.json" "$(xt_srv 1),$(xt_srv 2)" '"lb_algorithm": "LB_ALGORITHM_ROUND_ROBIN"'

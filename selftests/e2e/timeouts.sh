@@ -9,10 +9,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 
-xt_require_e2e
-xt_init
-xt_topology 1
-xadcd_start || xt_die "xadcd did not start"
+xt_lab 1
 B1=$(backend_ip 1)
 DEAD=198.18.1.99
 C="$XT_TMP/cfg.json"

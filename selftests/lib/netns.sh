@@ -413,6 +413,19 @@ xadcd_start()
 	return 1
 }
 
+# xt_lab N [XADCD_ARGS...]: the usual start of an e2e script: check the
+# prerequisites, set up cleanup, build the topology with N backends and
+# start xadcd in the SE namespace (dies with a diagnostic if it cannot).
+xt_lab()
+{
+	local n=$1
+	shift
+	xt_require_e2e
+	xt_init
+	xt_topology "$n"
+	xadcd_start "$@" || xt_die "xadcd did not start"
+}
+
 # xadcd_stop: SIGTERM (drain) and wait; returns xadcd's exit status.
 xadcd_stop()
 {
