@@ -17,8 +17,11 @@ wait_vip "$URL" || xt_die "VIP never answered"
 vs_requests() { xadcctl_se -j stats | jq '[.virtualservices[] | select(.name == "web-vs") | .requests] | add // 0'; }
 srv_requests() { xadcctl_se -j stats | jq '[.pools[] | select(.name == "web") | .servers[].requests] | add // 0'; }
 log_lines() { if [ -f "$LOG" ]; then wc -l <"$LOG"; else echo 0; fi; }
+# log_has N: the log file holds at least N lines (re-counted on each try:
+# wait_for runs it repeatedly).
+log_has() { [ "$(log_lines)" -ge "$1" ]; }
 # Let the wait_vip requests reach the log before counting.
-wait_for 5 test "$(log_lines)" -ge 1
+wait_for 5 log_has 1
 sleep 0.5
 l0=$(log_lines)
 v0=$(vs_requests)
@@ -29,7 +32,7 @@ xt_hits 10 "$URL" >/dev/null
 c_curl -o /dev/null "${URL}echo?marker=one" -H 'User-Agent: xt-agent'
 c_curl -o /dev/null -X POST -d 'hello' "${URL}echo?marker=two"
 
-wait_for 5 test "$(log_lines)" -ge $((l0 + N))
+wait_for 5 log_has $((l0 + N))
 is "$(($(log_lines) - l0))" "$N" "request log: one line per request ($N requests)"
 bad=$(tail -n +"$((l0 + 1))" "$LOG" | while IFS= read -r l; do jq -e . <<<"$l" >/dev/null 2>&1 || echo x; done | wc -l)
 is "$bad" 0 "request log: every line is valid JSON"
