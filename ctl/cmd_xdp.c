@@ -28,8 +28,12 @@ static void xdp_print_stats(json_t *x)
 
 	printf("\nXDP data plane: %s\n",
 	       json_is_true(json_object_get(x, "enforcing")) ? "attached" : "not attached");
+	if (*ctl_str(x, "nsp_enforced_by"))
+		printf("network security policies enforced by: %s\n", ctl_str(x, "nsp_enforced_by"));
 	if (!json_array_size(json_object_get(x, "virtualservices")))
 		return;
+	if (!strcmp(ctl_str(x, "nsp_enforced_by"), "userspace"))
+		goto rules;	/* no packet counters: the proxy counts connections */
 	t = ctl_table_new(6, "VIRTUAL SERVICE (XDP)", "PACKETS", "BYTES", "DROPS", "RATE LIMITED",
 			  "ALLOWED");
 	json_array_foreach(json_object_get(x, "virtualservices"), i, vs) {
@@ -42,22 +46,30 @@ static void xdp_print_stats(json_t *x)
 	}
 	ctl_table_print(t);
 
+rules:
+	/* HITS: packets the XDP program matched, or connections the proxy
+	 * matched when it enforces (ENFORCED BY says which). */
 	putchar('\n');
-	t = ctl_table_new(7, "VIRTUAL SERVICE", "POLICY", "RULE", "PACKETS", "DROPS",
+	t = ctl_table_new(8, "VIRTUAL SERVICE", "POLICY", "RULE", "ENFORCED BY", "HITS", "DROPS",
 			  "RATE LIMITED", "ALLOWED");
 	json_array_foreach(json_object_get(x, "virtualservices"), i, vs) {
 		json_t *p = json_object_get(vs, "network_security_policy");
 
 		json_array_foreach(json_object_get(p, "rules"), j, r) {
-			ctl_human(ctl_int(r, "packets"), c[0], 32);
+			bool us = json_object_get(r, "hits") != NULL;
+
+			ctl_human(ctl_int(r, us ? "hits" : "packets"), c[0], 32);
 			ctl_human(ctl_int(r, "drops"), c[2], 32);
 			ctl_human(ctl_int(r, "rate_limited"), c[3], 32);
 			ctl_human(ctl_int(r, "allowed"), c[4], 32);
 			ctl_table_row(t, ctl_str(vs, "name"), ctl_str(p, "name"), ctl_str(r, "name"),
-				      c[0], c[2], c[3], c[4]);
+				      us ? ctl_str(r, "enforced_by") : "xdp", c[0], c[2], c[3],
+				      c[4]);
 		}
 	}
 	ctl_table_print(t);
+	if (!strcmp(ctl_str(x, "nsp_enforced_by"), "userspace"))
+		return;
 
 	putchar('\n');
 	t = ctl_table_new(6, "VIRTUAL SERVICE", "SERVICE ENGINE", "PACKETS (REDIRECTED)", "BYTES",

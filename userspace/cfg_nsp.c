@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "cfg_internal.h"
+#include "nsp_user.h"
+#include "xadc/snapshot.h"
 #include "xadc/xdp.h"
 
 #define RATE_MAX 100000000	/* connections per second, a sanity ceiling */
@@ -572,11 +574,45 @@ void xadc_xdp_cfg_free(void *p)
 		}
 		free((void *)x->nsps[i].pol.rules);
 		free(x->nsps[i].rule_names);
+		xadc_nsp_us_free(x->nsps[i].us);
 	}
+	for (i = 0; x->vs && i < x->nvs; i++)
+		xadc_nsp_us_vs_ctr_free(x->vs[i].us_ctr);
 	free(x->nsps);
 	free(x->ses);
 	free(x->vs);
 	free(x);
+}
+
+/* The current snapshot's compiled policy named name, or NULL. */
+static const struct xadc_nsp_cfg *prev_nsp(const struct xadc_snapshot *cur, const char *name)
+{
+	const struct xadc_xdp_cfg *px = cur ? cur->xdp : NULL;
+	unsigned i;
+
+	for (i = 0; px && i < px->nnsps; i++)
+		if (!strcmp(px->nsps[i].name, name))
+			return &px->nsps[i];
+	return NULL;
+}
+
+/* The userspace enforcement form of every policy (used whenever no XDP
+ * program is attached, which can change at run time: always built). */
+static int nsp_us_build_all(struct cfg_ctx *c, struct xadc_xdp_cfg *x)
+{
+	struct xadc_snapshot *cur = xadc_snapshot_current();
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < x->nnsps; i++) {
+		ret = xadc_nsp_us_build(&x->nsps[i], prev_nsp(cur, x->nsps[i].name));
+		if (ret)
+			cfg_fail(c, "networksecuritypolicy[%s]: cannot compile for userspace "
+				    "enforcement: %s", x->nsps[i].name, strerror(-ret));
+	}
+	if (cur)
+		xadc_snapshot_put(cur);
+	return ret ? -EINVAL : 0;
 }
 
 int cfg_nsp_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s)
@@ -614,7 +650,7 @@ int cfg_nsp_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_s
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return nsp_us_build_all(c, x);
 }
 
 /* scaleout_se_refs of one VS. */
@@ -667,11 +703,15 @@ int cfg_nsp_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapsh
 	if (idx >= 0) {
 		vx->nsp = &x->nsps[idx];
 		s->vs[vs_idx].nsp = vx->nsp;
-		/* Said out loud: an operator must not believe a DENY is in
-		 * force when nothing enforces it. */
-		if (!enforced)
-			cfg_warn(c, "not enforced: xadcd runs without --interface, so no XDP "
-				    "data plane filters this virtual service's traffic");
+		vx->us_ctr = xadc_nsp_us_vs_ctr_new();
+		if (!vx->us_ctr)
+			idx = cfg_fail(c, "out of memory");
+		/* Said out loud where the policy is enforced: without an XDP
+		 * program the proxy checks every accepted connection. */
+		else if (!enforced)
+			pr_info("cfg", "%s: network security policy %s enforced in userspace "
+				       "(at accept; no --interface, so no XDP data plane)",
+				s->vs[vs_idx].name, vx->nsp->name);
 	}
 	cfg_pop(c, mark);
 	if (idx < -1)

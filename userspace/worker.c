@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "xadc/proxy.h"
+#include "xadc/xdp.h"
+#include "nsp_user.h"
 #include "proxy_int.h"
 
 #ifndef IPV6_FREEBIND
@@ -437,6 +439,32 @@ static void accept_one(struct xadc_worker *w, struct xadc_wlistener *l, int fd,
 		xadc_http_start(s);
 }
 
+/* Close an accepted socket with a reset (SO_LINGER 0): as close to an XDP
+ * drop as userspace gets, and no TIME_WAIT left behind. */
+static void close_reset(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* The VS's network security policy, when no XDP program enforces it:
+ * true when the connection just accepted on l must be refused. */
+static bool nsp_refuse(struct xadc_worker *w, struct xadc_wlistener *l,
+		       const union xadc_sockaddr *peer)
+{
+	struct xadc_snapshot *snap = w->cur->snap;
+	size_t idx;
+
+	if (!l->vs->nsp || xadc_xdpd_attached())
+		return false;
+	idx = l->vs - snap->vs;
+	if (idx >= snap->nvs)	/* not this snapshot's VS: cannot happen */
+		return false;
+	return xadc_nsp_us_refuse(snap, idx, w->id, peer, &l->addr);
+}
+
 /* Accept a bounded burst; stop accepting at maxconn. */
 static void accept_burst(struct xadc_worker *w, struct xadc_wlistener *l)
 {
@@ -465,6 +493,10 @@ static void accept_burst(struct xadc_worker *w, struct xadc_wlistener *l)
 		}
 		if (!l->vs || !w->cur) {
 			close(fd);
+			continue;
+		}
+		if (nsp_refuse(w, l, &peer)) {
+			close_reset(fd);
 			continue;
 		}
 		accept_one(w, l, fd, &peer);

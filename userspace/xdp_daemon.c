@@ -21,6 +21,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "xadc/common.h"
 #include "xadc/snapshot.h"
 #include "xdp_internal.h"
+#include "nsp_user.h"
 
 #define XDPD_IFS_MAX	16
 #define XDPD_EVENTS	512	/* recent drop events kept for the API */
@@ -80,6 +82,15 @@ static struct {
 	pthread_t poller;
 	bool poller_running, poller_stop;
 } xd = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* xd.x && xd.attached, readable without the lock: the workers ask it per
+ * accepted connection to know whether to enforce policies themselves. */
+static atomic_bool xdp_live;
+
+bool xadc_xdpd_attached(void)
+{
+	return atomic_load_explicit(&xdp_live, memory_order_relaxed);
+}
 
 bool xadc_xdpd_enforcing(void)
 {
@@ -573,7 +584,7 @@ int xadc_xdpd_start(const struct xadc_xdpd_opts *o)
 	xd.nifs = o->nifs;
 	if (!xd.nifs) {
 		pr_info("xdp", "no --interface: no XDP data plane; network security policies "
-			       "are NOT enforced (a warning names each VS that has one)");
+			       "are enforced in userspace, at accept");
 		return 0;
 	}
 	xd.vs_names = calloc(XADC_XDP_VS_ID_MAX + 1, sizeof(*xd.vs_names));
@@ -643,6 +654,7 @@ int xadc_xdpd_attach(void)
 		}
 		f->attached = true;
 		xd.attached = true;
+		atomic_store(&xdp_live, true);
 	}
 	pthread_mutex_unlock(&xd.lock);
 	return err;
@@ -670,6 +682,7 @@ static int xdpd_teardown(void)
 		err = err ?: e;
 	}
 	xd.attached = false;
+	atomic_store(&xdp_live, false);
 	return err;
 }
 
@@ -686,11 +699,12 @@ int xadc_xdpd_unload(void)
 		return err < 0 ? err : 0;
 	}
 	err = xdpd_teardown();
+	atomic_store(&xdp_live, false);
 	xadc_xdp_close(xd.x);
 	xd.x = NULL;
 	xd.unloaded = true;
 	pr_warn("xdp", "data plane unloaded (xadcctl unload): network security policies are "
-		       "NOT enforced until xadcd restarts");
+		       "enforced in userspace (at accept) until xadcd restarts");
 	pthread_mutex_unlock(&xd.lock);
 	return err;
 }
@@ -734,7 +748,7 @@ void xadc_xdpd_stop(void)
 json_t *xadc_xdpd_status_json(void)
 {
 	json_t *ifs = json_array(), *o;
-	const char *by;
+	const char *by, *why = NULL;
 	unsigned i;
 
 	pthread_mutex_lock(&xd.lock);
@@ -743,15 +757,19 @@ json_t *xadc_xdpd_status_json(void)
 						     "attached", xd.ifs[i].attached && xd.x, "mode",
 						     !xd.ifs[i].attached ? "none"
 						     : xd.ifs[i].native ? "native" : "generic"));
+	/* Without an attached program the workers check each accepted
+	 * connection (nsp_user.h): policies are never left unenforced. */
+	by = xd.x && xd.attached ? "xdp" : "userspace";
 	if (xd.x && xd.attached)
-		by = "xdp";
+		why = "XDP program attached";
 	else if (xd.unloaded)
-		by = "none (data plane unloaded by xadcctl unload)";
+		why = "XDP data plane unloaded by xadcctl unload";
 	else if (!xd.nifs)
-		by = "none (xadcd runs without --interface)";
+		why = "xadcd runs without --interface";
 	else
-		by = "none (not attached)";
-	o = json_pack("{ss so sb ss sI}", "nsp_enforced_by", by, "interfaces", ifs,
+		why = "XDP program not attached";
+	o = json_pack("{ss ss so sb ss sI}", "nsp_enforced_by", by, "nsp_enforced_why", why,
+		      "interfaces", ifs,
 		      "keep_dataplane", xd.keep, "pin_dir", xd.x ? xd.pin_dir : "",
 		      "applied_generation", (json_int_t)xd.applied_generation);
 	if (xd.last_error[0])
@@ -829,6 +847,15 @@ json_t *xadc_xdpd_stats_json(struct xadc_snapshot *s)
 
 	pthread_mutex_lock(&xd.lock);
 	on = xd.x && xd.attached;
+	if (!on && s && s->xdp) {
+		/* The workers enforce: their counters, same table shape. */
+		for (v = 0; v < s->nvs; v++) {
+			o = xadc_nsp_us_vs_json(s, v);
+			if (o)
+				json_array_append_new(vss, o);
+		}
+		goto out;
+	}
 	if (!xd.x || !s || !s->xdp || xd.applied_generation != s->generation)
 		goto out;
 	for (v = 0; v < s->nvs; v++) {
@@ -838,5 +865,6 @@ json_t *xadc_xdpd_stats_json(struct xadc_snapshot *s)
 	}
 out:
 	pthread_mutex_unlock(&xd.lock);
-	return json_pack("{sb so}", "enforcing", on, "virtualservices", vss);
+	return json_pack("{sb ss so}", "enforcing", on, "nsp_enforced_by", on ? "xdp" : "userspace",
+			 "virtualservices", vss);
 }

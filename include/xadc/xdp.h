@@ -242,6 +242,9 @@ struct xadc_nsp_cfg {
 	struct xadc_nsp_policy pol;
 	char (*rule_names)[XADC_XDP_NAME_MAX];
 	uint64_t fingerprint;	/* of pol: an unchanged policy is not reinstalled */
+	/* Userspace enforcement form (userspace/nsp_user.h) used when no XDP
+	 * program is attached: per-rule IP sets, rate limiters, counters. */
+	void *us;
 };
 
 /* A compiled serviceengine (xadc extension): se.id is filled by the
@@ -257,6 +260,7 @@ struct xadc_vs_xdp {
 	struct xadc_nsp_cfg *nsp;	/* NULL: no policy */
 	unsigned nses;			/* 0: not scaled out */
 	unsigned ses[XADC_STEER_SES_MAX]; /* indexes into xadc_xdp_cfg.ses */
+	void *us_ctr;			/* userspace NSP counters (nsp_user.h) */
 };
 
 /* snapshot->xdp */
@@ -307,6 +311,10 @@ int xadc_xdpd_unload(void);
 /* Is an XDP data plane enforcing policies (attached somewhere)? Before
  * attach, whether it will be (interfaces were given). */
 bool xadc_xdpd_enforcing(void);
+/* Is an XDP program attached and enforcing right now? Lock-free (one
+ * atomic load): the workers ask it per accepted connection and enforce the
+ * policy themselves when it is false (userspace/nsp_user.h). */
+bool xadc_xdpd_attached(void);
 /* {"enforced_by": "xdp"|"none", "interfaces": [...], ...} */
 json_t *xadc_xdpd_status_json(void);
 /* Per-VS, per-rule and per-SE counters of snapshot s. */

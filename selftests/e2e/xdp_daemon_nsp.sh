@@ -194,7 +194,7 @@ is "$out" 200 "allowed client served after restart"
 xadcctl_se unload >/dev/null
 [ ! -e $XADC_XDP_PIN_DIR ]; ok $? "unload: no pins"
 unlike "$(ip -n "$SE_NS" -d link show eth0)" "xdp" "unload: no XDP program on eth0"
-like "$(xadcctl_se -j status | jq -r .xdp.nsp_enforced_by)" "^none" "status: NSP no longer enforced"
+is "$(xadcctl_se -j status | jq -r .xdp.nsp_enforced_by)" "userspace" "status: NSP enforced in userspace after unload"
 
 # ---- a plain stop leaves the host as it was ----------------------------------
 xadcd_stop
@@ -215,9 +215,10 @@ unlike "$(ip -n "$SE_NS" -d link show eth0)" "xdp" "unload without xadcd: detach
 # ---- no --interface: never silently ignored ----------------------------------
 xadcd_start || bail_out "xadcd did not start"
 out=$(xadcctl_se apply -f "$XT_TMP/cfg.json" 2>&1)
-like "$out" "not enforced" "apply warns the NSP is not enforced without --interface"
-like "$(xadcctl_se -j status | jq -r .xdp.nsp_enforced_by)" "without --interface" \
-	"status says nothing enforces the NSP"
+unlike "$out" "not enforced" "apply does not warn: the proxy enforces the NSP without --interface"
+is "$(xadcctl_se -j status | jq -r .xdp.nsp_enforced_by)" "userspace" \
+	"status says the NSP is enforced in userspace"
+like "$(xadcctl_se -j status | jq -r .xdp.nsp_enforced_why)" "without --interface" "status says why"
 xadcd_stop
 
 done_testing
