@@ -41,6 +41,7 @@ enum xadc_ds_evt {
 	XADC_DS_EVT_HTTP_LB_FAILED,	/* VS_DATASCRIPT_EVT_HTTP_LB_FAILED */
 	XADC_DS_EVT_HTTP_RESP_FAILED,	/* VS_DATASCRIPT_EVT_HTTP_RESP_FAILED */
 	XADC_DS_EVT_TCP_CLIENT_ACCEPT,	/* VS_DATASCRIPT_EVT_TCP_CLIENT_ACCEPT */
+	XADC_DS_EVT_HTTP_REQ_DATA,	/* VS_DATASCRIPT_EVT_HTTP_REQ_DATA: body held */
 	XADC_DS_EVT__COUNT
 };
 
@@ -53,6 +54,10 @@ const char *xadc_ds_evt_name(enum xadc_ds_evt evt);
 #define XADC_DS_MAX_INSTRUCTIONS 100000000ULL	/* Avi's upper bound */
 #define XADC_DS_DEF_MEM		 (8u << 20)	/* per worker state */
 #define XADC_DS_SCRIPT_MAX	 (256u << 10)	/* bytes of one script's source */
+/* HTTP_REQ_DATA: request body bytes held before the event runs (the set's
+ * req_body_buffer_size; a VS uses the largest of its sets). */
+#define XADC_DS_DEF_BODY_BUF	 (64u << 10)
+#define XADC_DS_MAX_BODY_BUF	 (1u << 20)
 
 /* Memory cap of every worker state created from now on (bytes, >= 1 MiB). */
 void xadc_ds_set_mem_limit(size_t bytes);
@@ -93,6 +98,7 @@ struct xadc_ds_set_params {
 	unsigned nrls;
 	uint64_t max_instructions;	/* 0: XADC_DS_DEF_INSTRUCTIONS */
 	bool fail_open;			/* on a script error, go on as if no script ran */
+	uint32_t req_body_buf;		/* HTTP_REQ_DATA bound; 0: XADC_DS_DEF_BODY_BUF */
 };
 
 struct xadc_ds_set;
@@ -125,6 +131,7 @@ struct xadc_ds_vs {
 	unsigned nsets;
 	struct xadc_ds_set **sets;	/* in vs_datascripts[].index order; owned */
 	unsigned events;		/* union of the sets' events */
+	uint32_t req_body_buf;		/* largest bound of the sets with HTTP_REQ_DATA */
 	struct xadc_ds_vstab *tab;
 };
 
@@ -201,7 +208,8 @@ struct xadc_ds_ops {
 	int (*close_conn)(void *p, bool reset);
 	/* Server selection for this request: pool, optional server ip and port. */
 	int (*select)(void *p, struct xadc_pool *pool, const struct xadc_server *srv);
-	/* The part of the request body already received, up to max bytes. */
+	/* The request body, up to max bytes: at HTTP_REQ the part already
+	 * received; at HTTP_REQ_DATA the held body (de-chunked). */
 	size_t (*req_body)(void *p, const char **data, size_t max);
 };
 

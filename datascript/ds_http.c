@@ -810,7 +810,8 @@ static int h_get_request_id(lua_State *L)
 static int h_get_req_body(lua_State *L)
 {
 	struct xadc_ds_ctx *c = cx(L);
-	lua_Integer max = luaL_optinteger(L, 1, 65536);
+	/* no n: everything there is (bounded by the proxy) */
+	lua_Integer max = luaL_optinteger(L, 1, XADC_DS_MAX_BODY_BUF);
 	const char *d = NULL;
 	size_t n;
 

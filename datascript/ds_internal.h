@@ -31,6 +31,7 @@ struct xadc_ds_set {
 	unsigned nrls;
 	uint64_t max_instructions;
 	bool fail_open;
+	uint32_t req_body_buf;		/* HTTP_REQ_DATA bound, bytes */
 };
 
 /* One worker's Lua state. Its address sits in the state's extra space. */

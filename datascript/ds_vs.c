@@ -420,8 +420,9 @@ static int pool_select(lua_State *L)
 	struct xadc_server *s = NULL;
 	int rc;
 
-	if (st->evt != XADC_DS_EVT_HTTP_REQ && st->evt != XADC_DS_EVT_TCP_CLIENT_ACCEPT)
-		ds_error(L, "select: only at HTTP_REQ or TCP_CLIENT_ACCEPT");
+	if (st->evt != XADC_DS_EVT_HTTP_REQ && st->evt != XADC_DS_EVT_HTTP_REQ_DATA &&
+	    st->evt != XADC_DS_EVT_TCP_CLIENT_ACCEPT)
+		ds_error(L, "select: only at HTTP_REQ, HTTP_REQ_DATA or TCP_CLIENT_ACCEPT");
 	if (!lua_isnoneornil(L, 2)) {
 		s = server_arg(L, p, 2);
 		if (!s)

@@ -9,10 +9,12 @@
  *    "rate_limiters": [{"name", "count", "period", "burst_sz",
  *                       "action": {"type": "RL_ACTION_LOCAL_RSP",
  *                                  "status_code": 429}}],
- *    "datascript_timeout": 10000000, "fail_open": false}
+ *    "datascript_timeout": 10000000, "fail_open": false,
+ *    "req_body_buffer_size": 65536}
  *
  * datascript_timeout (Avi keeps it per SE group: instructions per script
- * run), the rate limiter's action and fail_open are xadc extensions.
+ * run), the rate limiter's action, fail_open and req_body_buffer_size (bytes
+ * of request body held for HTTP_REQ_DATA, 1 .. 1 MiB) are xadc extensions.
  *
  * cfg_ds_check() validates every set once (syntax errors reported at the
  * set's own path, e.g. 'vsdatascriptset[ds1].datascript[0].script:
@@ -147,7 +149,7 @@ static int set_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xad
 	struct xadc_ds_set_params p = { .scripts = src, .pools = pools, .strgroups = sgs,
 					.ipgroups = ipgs, .rls = rls };
 	int idx[DS_MAX_REFS], ret;
-	long long timeout;
+	long long timeout, bodybuf;
 	json_t *arr, *e;
 	const char *evt, *script;
 	char err[1024];
@@ -176,8 +178,8 @@ static int set_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xad
 			size_t m2 = cfg_push(c, ".evt");
 
 			ret = cfg_fail(c, "%s: expected one of VS_DATASCRIPT_EVT_HTTP_REQ, "
-					  "_HTTP_RESP, _HTTP_LB_FAILED, _HTTP_RESP_FAILED, "
-					  "_TCP_CLIENT_ACCEPT",
+					  "_HTTP_REQ_DATA, _HTTP_RESP, _HTTP_LB_FAILED, "
+					  "_HTTP_RESP_FAILED, _TCP_CLIENT_ACCEPT",
 				       evt ? evt : "required");
 			cfg_pop(c, m2);
 		}
@@ -223,9 +225,12 @@ static int set_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xad
 	if ((ret = rate_limiters(c, obj, rls, DS_MAX_RLS, &p.nrls)) ||
 	    (ret = cfg_get_int(c, obj, "datascript_timeout", XADC_DS_DEF_INSTRUCTIONS, 1000,
 			       XADC_DS_MAX_INSTRUCTIONS, &timeout)) ||
-	    (ret = cfg_get_bool(c, obj, "fail_open", false, &p.fail_open)))
+	    (ret = cfg_get_bool(c, obj, "fail_open", false, &p.fail_open)) ||
+	    (ret = cfg_get_int(c, obj, "req_body_buffer_size", XADC_DS_DEF_BODY_BUF, 1,
+			       XADC_DS_MAX_BODY_BUF, &bodybuf)))
 		return ret;
 	p.max_instructions = timeout;
+	p.req_body_buf = bodybuf;
 	if (!out)
 		return 0;
 	*out = xadc_ds_set_compile(&p, err, sizeof(err));

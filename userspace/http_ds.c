@@ -67,12 +67,17 @@ struct dsx {
 	struct xadc_pool *pool;
 	struct xadc_server *srv;
 	bool selected;
+	/* HTTP_REQ_DATA: the held body, copied out (and de-chunked) on first use */
+	bool body_ready;
+	const char *body;
+	size_t body_len;
 	/* rewritten head and its parse; the parse of the request sent */
 	char head[XADC_BUF_SIZE];
 	struct http1_msg msg, rmsg;
 };
 
 static __thread struct dsx *dsx_tls;
+static __thread char *body_tls;		/* XADC_DS_MAX_BODY_BUF, for get_req_body */
 
 static struct dsx *dsx_get(void)
 {
@@ -271,12 +276,71 @@ static int a_select(void *p, struct xadc_pool *pool, const struct xadc_server *s
 {
 	struct dsx *d = p;
 
-	if (d->evt != XADC_DS_EVT_HTTP_REQ)
+	if (d->evt != XADC_DS_EVT_HTTP_REQ && d->evt != XADC_DS_EVT_HTTP_REQ_DATA)
 		return -EPERM;
 	d->pool = pool;
 	d->srv = (struct xadc_server *)srv;
 	d->selected = true;
 	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * De-chunk p[0..len) in place (the output never overtakes the input) and
+ * return the data length. The framing was validated as it arrived, so this
+ * only has to skip it; a body cut by the bound ends inside a chunk.
+ */
+static size_t dechunk(char *p, size_t len)
+{
+	size_t i = 0, o = 0, n;
+	uint64_t sz;
+	int v;
+
+	while (i < len) {
+		for (sz = 0; i < len && (v = hexval(p[i])) >= 0; i++)
+			sz = sz < (1ull << 40) ? sz * 16 + v : sz;
+		while (i < len && p[i] != '\n')	/* chunk-ext, CR */
+			i++;
+		i++;
+		if (!sz || i >= len)
+			break;
+		n = sz < len - i ? sz : len - i;
+		memmove(p + o, p + i, n);
+		o += n;
+		i += n + 2;	/* data, CRLF */
+	}
+	return o;
+}
+
+/* The held body as one string (per-worker scratch, allocated once). */
+static void held_body(struct dsx *d)
+{
+	struct xadc_reqcopy *rc = d->s->rc;
+	size_t n = 0;
+	unsigned i;
+
+	d->body_ready = true;
+	d->body = NULL;
+	d->body_len = 0;
+	if (!body_tls)
+		body_tls = malloc(XADC_DS_MAX_BODY_BUF);
+	if (!body_tls || !rc)
+		return;
+	for (i = rc->ds_first; i < rc->ds_nblk; i++) {
+		memcpy(body_tls + n, xbuf_ptr(&rc->ds_blk[i]), xbuf_len(&rc->ds_blk[i]));
+		n += xbuf_len(&rc->ds_blk[i]);
+	}
+	if (d->s->rqb.type == H1_BODY_CHUNKED)
+		n = dechunk(body_tls, n);
+	d->body = body_tls;
+	d->body_len = n;
 }
 
 static size_t a_req_body(void *p, const char **data, size_t max)
@@ -286,6 +350,12 @@ static size_t a_req_body(void *p, const char **data, size_t max)
 	size_t n;
 
 	*data = NULL;
+	if (d->evt == XADC_DS_EVT_HTTP_REQ_DATA) {
+		if (!d->body_ready)
+			held_body(d);
+		*data = d->body;
+		return d->body_len < max ? d->body_len : max;
+	}
 	if (!d->q_live || xbuf_len(&s->cli.in) <= d->hlen)
 		return 0;
 	n = xbuf_len(&s->cli.in) - d->hlen;
@@ -331,6 +401,7 @@ static struct dsx *dsx_begin(struct xadc_session *s, enum xadc_ds_evt evt)
 	d->used = 0;
 	d->act = ACT_NONE;
 	d->selected = false;
+	d->body_ready = false;
 	return d;
 }
 
@@ -361,6 +432,9 @@ static struct xadc_ds_txn *ds_txn(struct xadc_session *s)
 	if (!rc->ds_live) {
 		xadc_ds_txn_init(&rc->ds, s->w->id);
 		rc->ds_live = true;
+		rc->ds_holding = false;
+		rc->ds_nblk = rc->ds_first = 0;
+		rc->ds_held = rc->ds_left = 0;
 	}
 	return &rc->ds;
 }
@@ -557,7 +631,10 @@ static bool rebuild_req(struct dsx *d, const struct http1_msg **m, const char **
 	hw_put(&h, m0, ml);
 	hw_put(&h, " ", 1);
 	hw_put(&h, u, ul);
-	hw_put(&h, d->s->client_minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
+	/* at HTTP_REQ_DATA the head is the one for the server: always 1.1 */
+	hw_put(&h, d->s->client_minor || d->evt == XADC_DS_EVT_HTTP_REQ_DATA ? " HTTP/1.1\r\n"
+									   : " HTTP/1.0\r\n",
+	       11);
 	hw_fields(&h, side(d, XADC_DS_REQ));
 	if (h.over || http1_parse_request(d->head, h.len, &lim, &scanned, &d->msg) != (int)h.len ||
 	    !same_framing(*m, &d->msg))
@@ -715,9 +792,156 @@ const char *xadc_http_ds_extra(struct xadc_session *s, const char *hp, char *buf
 	return buf;
 }
 
+/* Give the held body's blocks back. */
+static void body_free(struct xadc_session *s)
+{
+	struct xadc_reqcopy *rc = s->rc;
+	unsigned i;
+
+	for (i = 0; i < rc->ds_nblk; i++)
+		xadc_buf_put(&s->w->bufs, &rc->ds_blk[i]);
+	rc->ds_nblk = rc->ds_first = 0;
+	rc->ds_held = rc->ds_left = 0;
+	rc->ds_holding = false;
+}
+
+int xadc_http_ds_hold(struct xadc_session *s)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	if (!has(s, XADC_DS_EVT_HTTP_REQ_DATA) || s->rqb.done)
+		return 0;
+	if (!ds_txn(s))
+		return -ENOMEM;
+	s->rc->ds_holding = true;
+	/* the client waits for 100 Continue before sending what we hold */
+	if (s->expect100 && !s->sent100 && !xadc_buf_get(&s->w->bufs, &s->cout) &&
+	    xadc_buf_append(&s->cout, cont, sizeof(cont) - 1))
+		s->sent100 = true;
+	return 1;
+}
+
+bool xadc_http_ds_holding(const struct xadc_session *s)
+{
+	return s->rc && s->rc->ds_live && s->rc->ds_holding;
+}
+
+int xadc_http_ds_hold_step(struct xadc_session *s)
+{
+	struct xadc_reqcopy *rc = s->rc;
+	const struct xadc_ds_vs *dv = s->vs->datascripts;
+	uint32_t bound = dv->req_body_buf, n;
+	struct xadc_buf *b;
+
+	if (!bound)
+		bound = XADC_DS_DEF_BODY_BUF;
+	while (s->rqb.valid && rc->ds_held < bound) {
+		if (!rc->ds_nblk || !xbuf_room(&rc->ds_blk[rc->ds_nblk - 1])) {
+			if (rc->ds_nblk == ARRAY_SIZE(rc->ds_blk))
+				break;	/* bound <= XADC_DS_MAX_BODY_BUF: not reached */
+			b = &rc->ds_blk[rc->ds_nblk];
+			b->data = NULL;
+			if (xadc_buf_get(&s->w->bufs, b))
+				return -ENOMEM;
+			rc->ds_nblk++;
+		}
+		b = &rc->ds_blk[rc->ds_nblk - 1];
+		n = s->rqb.valid < bound - rc->ds_held ? s->rqb.valid : bound - rc->ds_held;
+		if (n > xbuf_room(b))
+			n = xbuf_room(b);
+		memcpy(b->data + b->tail, xbuf_ptr(&s->cli.in), n);
+		b->tail += n;
+		xbuf_consume(&s->cli.in, n);
+		s->rqb.valid -= n;
+		rc->ds_held += n;
+		rc->ds_left += n;
+	}
+	return (s->rqb.done && !s->rqb.valid) || rc->ds_held >= bound;
+}
+
+int xadc_http_ds_req_data(struct xadc_session *s, const struct http1_msg **m, const char **b)
+{
+	struct dsx *d = dsx_begin(s, XADC_DS_EVT_HTTP_REQ_DATA);
+	enum xadc_ds_verdict v;
+
+	s->rc->ds_holding = false;
+	if (d)
+		dsx_sent_request(d);
+	if (!d || !d->qm) {
+		s->term = "datascript_error";
+		xadc_http_local_reply(s, 500, true);
+		return 1;
+	}
+	d->q_live = true;	/* nothing was sent yet: the head can still change */
+	v = dsx_run(d, XADC_DS_EVT_HTTP_REQ_DATA);
+	if ((v == XADC_DS_ERROR || d->act != ACT_NONE) && s->rqb.done && !s->rqb.valid) {
+		/* answered with the whole body read: the connection stays usable */
+		body_free(s);
+		s->rq = RQ_DONE;
+	}
+	if (dsx_finish(d, v))
+		return 1;
+	if (d->side[XADC_DS_REQ].dirty || d->uri) {
+		if (!rebuild_req(d, &d->qm, &d->qb) || d->msg.head_len > XADC_BUF_SIZE) {
+			s->term = "datascript_bad_request_head";
+			xadc_http_local_reply(s, 500, true);
+			return 1;
+		}
+		memcpy(s->rout.data, d->head, d->msg.head_len);
+		s->rout.head = 0;
+		s->rout.tail = d->msg.head_len;
+		d->qb = s->rout.data;
+	}
+	if (d->selected) {
+		s->pool = d->pool;
+		s->hp_server = d->srv;
+	}
+	*m = d->qm;
+	*b = d->qb;
+	return 0;
+}
+
+unsigned xadc_http_ds_body_iov(struct xadc_session *s, struct iovec *iov, unsigned max)
+{
+	struct xadc_reqcopy *rc = s->rc;
+	unsigned i, cnt = 0;
+
+	if (!xadc_http_ds_body_left(s) || rc->ds_holding)
+		return 0;
+	for (i = rc->ds_first; i < rc->ds_nblk && cnt < max; i++) {
+		if (!xbuf_len(&rc->ds_blk[i]))
+			continue;
+		iov[cnt].iov_base = xbuf_ptr(&rc->ds_blk[i]);
+		iov[cnt++].iov_len = xbuf_len(&rc->ds_blk[i]);
+	}
+	return cnt;
+}
+
+size_t xadc_http_ds_body_sent(struct xadc_session *s, size_t n)
+{
+	struct xadc_reqcopy *rc = s->rc;
+	size_t took = 0, k;
+	struct xadc_buf *b;
+
+	while (n && xadc_http_ds_body_left(s) && rc->ds_first < rc->ds_nblk) {
+		b = &rc->ds_blk[rc->ds_first];
+		k = n < xbuf_len(b) ? n : xbuf_len(b);
+		b->head += k;
+		n -= k;
+		took += k;
+		rc->ds_left -= k;
+		if (b->head == b->tail) {
+			xadc_buf_put(&s->w->bufs, b);
+			rc->ds_first++;
+		}
+	}
+	return took;
+}
+
 void xadc_http_ds_done(struct xadc_session *s)
 {
 	if (s->rc && s->rc->ds_live) {
+		body_free(s);
 		xadc_ds_txn_end(&s->rc->ds);
 		s->rc->ds_live = false;
 	}

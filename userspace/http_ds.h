@@ -10,6 +10,8 @@
 #ifndef XADC_HTTP_DS_H
 #define XADC_HTTP_DS_H
 
+#include <sys/uio.h>
+
 #include "proxy_int.h"
 
 /* Session start: reset the transaction, run TCP_CLIENT_ACCEPT scripts.
@@ -26,6 +28,26 @@ int xadc_http_ds_lb_failed(struct xadc_session *s);
 int xadc_http_ds_resp_failed(struct xadc_session *s);
 /* HTTP_RESP on the final response head. */
 int xadc_http_ds_resp(struct xadc_session *s, const struct http1_msg **m, const char **b);
+/*
+ * HTTP_REQ_DATA (the request head is already in s->rout): hold starts
+ * holding the body when the VS has such scripts and the request has a body
+ * (1), 0 when not, -ENOMEM. hold_step moves validated body bytes from
+ * cli.in into the held blocks up to the bound; 1 once the body is complete
+ * or the bound reached, then req_data runs the scripts (0 go on with *m /
+ * *b the parse of the head to send, 1 answered).
+ */
+int xadc_http_ds_hold(struct xadc_session *s);
+bool xadc_http_ds_holding(const struct xadc_session *s);
+int xadc_http_ds_hold_step(struct xadc_session *s);
+int xadc_http_ds_req_data(struct xadc_session *s, const struct http1_msg **m, const char **b);
+/* Held bytes to send before cli.in's: fills up to max iovecs, returns how
+ * many; body_sent drops n sent bytes (returns how many of n were held). */
+unsigned xadc_http_ds_body_iov(struct xadc_session *s, struct iovec *iov, unsigned max);
+size_t xadc_http_ds_body_sent(struct xadc_session *s, size_t n);
+static inline uint32_t xadc_http_ds_body_left(const struct xadc_session *s)
+{
+	return s->rc && s->rc->ds_live ? s->rc->ds_left : 0;
+}
 /* The log line's extra_json: hp (a policy fragment or NULL) plus the
  * DataScript fields, in buf when both exist. */
 const char *xadc_http_ds_extra(struct xadc_session *s, const char *hp, char *buf, size_t cap);

@@ -701,6 +701,14 @@ static void head_done(struct xadc_session *s, const struct http1_msg *m, uint32_
 		xadc_http_local_reply(s, 431, true);
 		return;
 	}
+	ret = xadc_http_ds_hold(s);	/* issue 5: HTTP_REQ_DATA holds the body first */
+	if (ret) {
+		s->rq = RQ_BODY;
+		xbuf_consume(&s->cli.in, hlen);
+		if (ret < 0)
+			xadc_http_local_reply(s, 500, true);
+		return;
+	}
 	if (!s->pool) {
 		ret = -EHOSTUNREACH;
 	} else {
@@ -782,6 +790,41 @@ static bool parse_head(struct xadc_session *s)
 	return false;
 }
 
+/* issue 5: hold the body for HTTP_REQ_DATA scripts (http_ds.c); once it is
+ * complete or the bound reached, run them, then LB_SELECT + CONNECT with
+ * the head already in rout. */
+static bool body_held(struct xadc_session *s)
+{
+	const struct http1_msg *m;
+	const char *b;
+	int ret = xadc_http_ds_hold_step(s);
+
+	if (!ret)
+		return false;
+	if (ret < 0) {
+		s->term = "no_memory";
+		xadc_http_local_reply(s, 500, true);
+		return true;
+	}
+	if (xadc_http_ds_req_data(s, &m, &b))
+		return true;
+	if (!s->pool) {
+		ret = -EHOSTUNREACH;
+	} else {
+		fill_lb_ctx(s, m, b);
+		ret = s->hp_server ? hp_connect_server(s) : xadc_proxy_select_connect(s);
+		lb_ctx_detach(s);
+	}
+	if (ret) {
+		s->term = ret == -EHOSTUNREACH ? "no_server" : "connect_failed";
+		if (ret != -EHOSTUNREACH || stage_lb_failed(s) == STAGE_CONTINUE)
+			xadc_http_local_reply(s, ret == -EHOSTUNREACH ? 503 : 502, false);
+		return true;
+	}
+	s->rs = RS_HEAD;
+	return true;
+}
+
 static bool req_step(struct xadc_session *s)
 {
 	long n;
@@ -814,6 +857,8 @@ static bool req_step(struct xadc_session *s)
 			xadc_session_close(s);
 			return true;
 		}
+		if (xadc_http_ds_holding(s))	/* issue 5 */
+			return body_held(s) || n > 0;
 		return n > 0;
 	default:
 		return false;
@@ -839,7 +884,7 @@ static void server_failed(struct xadc_session *s, const char *why, int status)
 static bool srv_write(struct xadc_session *s)
 {
 	struct xadc_srvconn *sc = s->srv;
-	struct iovec iov[2];
+	struct iovec iov[2 + XADC_DS_MAX_BODY_BUF / XADC_BUF_SIZE];
 	uint32_t hl = xbuf_len(&s->rout), bl = 0;
 	size_t n;
 	int cnt = 0;
@@ -848,6 +893,8 @@ static bool srv_write(struct xadc_session *s)
 		iov[cnt].iov_base = xbuf_ptr(&s->rout);
 		iov[cnt++].iov_len = hl;
 	}
+	if (s->rq == RQ_BODY)	/* issue 5: a body held for HTTP_REQ_DATA goes first */
+		cnt += xadc_http_ds_body_iov(s, iov + cnt, ARRAY_SIZE(iov) - 1 - cnt);
 	if (s->rq == RQ_BODY && s->rqb.valid) {
 		bl = s->rqb.valid;
 		iov[cnt].iov_base = xbuf_ptr(&s->cli.in);
@@ -866,10 +913,11 @@ static bool srv_write(struct xadc_session *s)
 	}
 	s->rout.head = s->rout.tail;
 	n -= hl;
+	n -= xadc_http_ds_body_sent(s, n);
 	xbuf_consume(&s->cli.in, n);
 	s->rqb.valid -= n;
 	s->body_sent = true;
-	if (s->rqb.done && !s->rqb.valid)
+	if (s->rqb.done && !s->rqb.valid && !xadc_http_ds_body_left(s))
 		s->rq = RQ_DONE;
 	return true;
 }

@@ -109,6 +109,15 @@ struct xadc_reqcopy {
 	 * than in every session; ds_live says it has been initialised. */
 	bool ds_live;
 	struct xadc_ds_txn ds;
+	/* issue 5, HTTP_REQ_DATA: request body bytes held as received (original
+	 * framing) in pooled blocks until the event ran, then sent before the
+	 * rest of the body; valid while ds_live (http_ds.c). */
+	bool ds_holding;		/* collecting: the event has not run yet */
+	uint8_t ds_nblk;		/* blocks in ds_blk[] */
+	uint8_t ds_first;		/* first block not completely sent */
+	uint32_t ds_held;		/* bytes held */
+	uint32_t ds_left;		/* held bytes not yet sent */
+	struct xadc_buf ds_blk[XADC_DS_MAX_BODY_BUF / XADC_BUF_SIZE];
 };
 
 struct xadc_session {

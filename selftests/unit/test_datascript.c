@@ -402,6 +402,57 @@ TEST(facts)
 	}
 }
 
+/* HTTP_REQ_DATA: the held body through get_req_body, whole or cut at n;
+ * a body rule answers; the VS keeps the largest bound of its REQ_DATA sets. */
+TEST(req_data_body)
+{
+	struct xadc_ds_vs *dv;
+
+	fake_reset();
+	F.body = "{\"user\":\"alice\",\"note\":\"hi\"}";
+	ASSERT_EQ(run(XADC_DS_EVT_HTTP_REQ_DATA,
+		      "local b = avi.http.get_req_body()\n"
+		      "avi.http.add_header('X-Len', tostring(#b))\n"
+		      "avi.http.add_header('X-Head', avi.http.get_req_body(9))\n"
+		      "avi.http.add_header('X-Zero', '[' .. avi.http.get_req_body(0) .. ']')\n"),
+		  XADC_DS_CONTINUE, "verdict");
+	ASSERT_STREQ(hdr(XADC_DS_REQ, "X-Len"), "28", "no n: the whole body");
+	ASSERT_STREQ(hdr(XADC_DS_REQ, "X-Head"), "{\"user\":\"", "n = 9: the first 9 bytes");
+	ASSERT_STREQ(hdr(XADC_DS_REQ, "X-Zero"), "[]", "n = 0: empty");
+
+	fake_reset();
+	F.body = "{\"cmd\":\"drop table\"}";
+	ASSERT_EQ(run(XADC_DS_EVT_HTTP_REQ_DATA,
+		      "if string.contains(avi.http.get_req_body(), 'drop') then\n"
+		      "  avi.http.response(403, {}, 'blocked')\nend\n"),
+		  XADC_DS_ANSWERED, "a body rule answers");
+	ASSERT_EQ(F.resp_status, 403, "403");
+	ASSERT_STREQ(F.resp_body, "blocked", "its body");
+
+	ASSERT_EQ(xadc_ds_evt_parse("VS_DATASCRIPT_EVT_HTTP_REQ_DATA"), XADC_DS_EVT_HTTP_REQ_DATA,
+		  "HTTP_REQ_DATA parses");
+	P.req_body_buf = 200000;
+	dv = mkvs("big", XADC_DS_EVT_HTTP_REQ_DATA, "return");
+	P.req_body_buf = 0;
+	ASSERT_TRUE(dv != NULL, "set compiled");
+	if (dv) {
+		ASSERT_EQ(dv->req_body_buf, 200000u, "the VS takes the set's bound");
+		xadc_ds_vs_free(dv);
+	}
+	dv = mkvs("small", XADC_DS_EVT_HTTP_REQ_DATA, "return");
+	ASSERT_TRUE(dv != NULL, "set compiled");
+	if (dv) {
+		ASSERT_EQ(dv->req_body_buf, XADC_DS_DEF_BODY_BUF, "default bound 64 KiB");
+		xadc_ds_vs_free(dv);
+	}
+	dv = mkvs("req", XADC_DS_EVT_HTTP_REQ, "return");
+	ASSERT_TRUE(dv != NULL, "set compiled");
+	if (dv) {
+		ASSERT_EQ(dv->req_body_buf, 0u, "no HTTP_REQ_DATA script: no body held");
+		xadc_ds_vs_free(dv);
+	}
+}
+
 TEST(terminal_actions)
 {
 	struct xadc_ds_script_src sc[2] = {
