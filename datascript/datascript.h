@@ -42,6 +42,7 @@ enum xadc_ds_evt {
 	XADC_DS_EVT_HTTP_RESP_FAILED,	/* VS_DATASCRIPT_EVT_HTTP_RESP_FAILED */
 	XADC_DS_EVT_TCP_CLIENT_ACCEPT,	/* VS_DATASCRIPT_EVT_TCP_CLIENT_ACCEPT */
 	XADC_DS_EVT_HTTP_REQ_DATA,	/* VS_DATASCRIPT_EVT_HTTP_REQ_DATA: body held */
+	XADC_DS_EVT_HTTP_RESP_DATA,	/* VS_DATASCRIPT_EVT_HTTP_RESP_DATA: response body held */
 	XADC_DS_EVT__COUNT
 };
 
@@ -55,7 +56,8 @@ const char *xadc_ds_evt_name(enum xadc_ds_evt evt);
 #define XADC_DS_DEF_MEM		 (8u << 20)	/* per worker state */
 #define XADC_DS_SCRIPT_MAX	 (256u << 10)	/* bytes of one script's source */
 /* HTTP_REQ_DATA: request body bytes held before the event runs (the set's
- * req_body_buffer_size; a VS uses the largest of its sets). */
+ * req_body_buffer_size; a VS uses the largest of its sets). HTTP_RESP_DATA
+ * holds response body bytes the same way (resp_body_buffer_size). */
 #define XADC_DS_DEF_BODY_BUF	 (64u << 10)
 #define XADC_DS_MAX_BODY_BUF	 (1u << 20)
 
@@ -99,6 +101,7 @@ struct xadc_ds_set_params {
 	uint64_t max_instructions;	/* 0: XADC_DS_DEF_INSTRUCTIONS */
 	bool fail_open;			/* on a script error, go on as if no script ran */
 	uint32_t req_body_buf;		/* HTTP_REQ_DATA bound; 0: XADC_DS_DEF_BODY_BUF */
+	uint32_t resp_body_buf;		/* HTTP_RESP_DATA bound; 0: XADC_DS_DEF_BODY_BUF */
 };
 
 struct xadc_ds_set;
@@ -132,6 +135,7 @@ struct xadc_ds_vs {
 	struct xadc_ds_set **sets;	/* in vs_datascripts[].index order; owned */
 	unsigned events;		/* union of the sets' events */
 	uint32_t req_body_buf;		/* largest bound of the sets with HTTP_REQ_DATA */
+	uint32_t resp_body_buf;		/* largest bound of the sets with HTTP_RESP_DATA */
 	struct xadc_ds_vstab *tab;
 };
 
@@ -211,6 +215,9 @@ struct xadc_ds_ops {
 	/* The request body, up to max bytes: at HTTP_REQ the part already
 	 * received; at HTTP_REQ_DATA the held body (de-chunked). */
 	size_t (*req_body)(void *p, const char **data, size_t max);
+	/* The response body held for HTTP_RESP_DATA (de-chunked), up to max
+	 * bytes; 0 at other events. May be NULL (no response body). */
+	size_t (*resp_body)(void *p, const char **data, size_t max);
 };
 
 struct xadc_ds_ctx {

@@ -26,16 +26,22 @@ static struct xadc_ds_ctx *cx(lua_State *L)
 	return st->ctx;
 }
 
+/* Events that have a response head to read and edit. */
+static bool is_resp_evt(int evt)
+{
+	return evt == XADC_DS_EVT_HTTP_RESP || evt == XADC_DS_EVT_HTTP_RESP_DATA;
+}
+
 /* Request or response side: the event's own side unless ctx says otherwise. */
 static int side(lua_State *L, int arg)
 {
 	struct ds_state *st = ds_st(L);
-	int def = st->evt == XADC_DS_EVT_HTTP_RESP ? XADC_DS_RESP : XADC_DS_REQ;
+	int def = is_resp_evt(st->evt) ? XADC_DS_RESP : XADC_DS_REQ;
 	int v = (int)luaL_optinteger(L, arg, def);
 
 	if (v != XADC_DS_REQ && v != XADC_DS_RESP)
 		ds_error(L, "bad context %d (use avi.HTTP_REQUEST or avi.HTTP_RESPONSE)", v);
-	if (v == XADC_DS_RESP && st->evt != XADC_DS_EVT_HTTP_RESP)
+	if (v == XADC_DS_RESP && !is_resp_evt(st->evt))
 		ds_error(L, "no response headers at VS_DATASCRIPT_EVT_%s",
 			 xadc_ds_evt_name(st->evt));
 	return v;
@@ -372,9 +378,9 @@ static int cookie_put(lua_State *L, bool replace)
 	struct xadc_ds_ctx *c = cx(L);
 
 	check_cookie_name(L, n, nl);
-	if (memchr(v, ';', vl) && ds_st(L)->evt != XADC_DS_EVT_HTTP_RESP)
+	if (memchr(v, ';', vl) && !is_resp_evt(ds_st(L)->evt))
 		ds_error(L, "cookie value contains ';'");
-	if (ds_st(L)->evt != XADC_DS_EVT_HTTP_RESP) {
+	if (!is_resp_evt(ds_st(L)->evt)) {
 		cookie_set_req(L, n, nl, v, vl);
 		return 0;
 	}
@@ -405,11 +411,11 @@ static int h_remove_cookie(lua_State *L)
 	const char *n = luaL_checklstring(L, 1, &nl);
 
 	cx(L);
-	if (ds_st(L)->evt == XADC_DS_EVT_HTTP_RESP)
+	if (is_resp_evt(ds_st(L)->evt))
 		setcookie_remove(L, n, nl);
 	else
 		lua_pushboolean(L, cookie_set_req(L, n, nl, NULL, 0));
-	return ds_st(L)->evt == XADC_DS_EVT_HTTP_RESP ? 0 : 1;
+	return is_resp_evt(ds_st(L)->evt) ? 0 : 1;
 }
 
 /* ------------------------------------------------------------ URI */
@@ -822,6 +828,23 @@ static int h_get_req_body(lua_State *L)
 	return 1;
 }
 
+/* avi.http.get_resp_body([n]): the response body held for HTTP_RESP_DATA
+ * (de-chunked), up to n bytes; "" at other events. */
+static int h_get_resp_body(lua_State *L)
+{
+	struct xadc_ds_ctx *c = cx(L);
+	lua_Integer max = luaL_optinteger(L, 1, XADC_DS_MAX_BODY_BUF);
+	const char *d = NULL;
+	size_t n = 0;
+
+	if (max < 0)
+		max = 0;
+	if (c->ops->resp_body && ds_st(L)->evt == XADC_DS_EVT_HTTP_RESP_DATA)
+		n = c->ops->resp_body(c->priv, &d, (size_t)max);
+	lua_pushlstring(L, d ? d : "", d ? n : 0);
+	return 1;
+}
+
 /* ------------------------------------------------------------ terminal */
 
 static void answered(lua_State *L)
@@ -840,8 +863,8 @@ static int h_redirect(lua_State *L)
 	if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
 		ds_error(L, "redirect: status %d is not a redirect (301, 302, 303, 307, 308)",
 			 (int)status);
-	if (st->evt == XADC_DS_EVT_HTTP_RESP)
-		ds_error(L, "redirect: not possible at VS_DATASCRIPT_EVT_HTTP_RESP");
+	if (is_resp_evt(st->evt))
+		ds_error(L, "redirect: not possible at VS_DATASCRIPT_EVT_%s", xadc_ds_evt_name(st->evt));
 	check_rc(L, "redirect", c->ops->respond(c->priv, (int)status, &loc, 1, NULL, 0));
 	answered(L);
 	return 0;
@@ -927,6 +950,7 @@ void ds_open_http(lua_State *L)
 		{ "status", h_status },
 		{ "get_request_id", h_get_request_id },
 		{ "get_req_body", h_get_req_body },
+		{ "get_resp_body", h_get_resp_body },
 		{ "redirect", h_redirect },
 		{ "response", h_response },
 		{ "close_conn", h_close_conn },

@@ -32,6 +32,7 @@ struct xadc_ds_set {
 	uint64_t max_instructions;
 	bool fail_open;
 	uint32_t req_body_buf;		/* HTTP_REQ_DATA bound, bytes */
+	uint32_t resp_body_buf;		/* HTTP_RESP_DATA bound, bytes */
 };
 
 /* One worker's Lua state. Its address sits in the state's extra space. */

@@ -31,6 +31,7 @@ static const char *const evt_names[XADC_DS_EVT__COUNT] = {
 	[XADC_DS_EVT_HTTP_RESP_FAILED] = "HTTP_RESP_FAILED",
 	[XADC_DS_EVT_TCP_CLIENT_ACCEPT] = "TCP_CLIENT_ACCEPT",
 	[XADC_DS_EVT_HTTP_REQ_DATA] = "HTTP_REQ_DATA",
+	[XADC_DS_EVT_HTTP_RESP_DATA] = "HTTP_RESP_DATA",
 };
 
 #define EVT_PREFIX "VS_DATASCRIPT_EVT_"
@@ -523,6 +524,9 @@ struct xadc_ds_set *xadc_ds_set_compile(const struct xadc_ds_set_params *p, char
 	set->req_body_buf = p->req_body_buf ? p->req_body_buf : XADC_DS_DEF_BODY_BUF;
 	if (set->req_body_buf > XADC_DS_MAX_BODY_BUF)
 		set->req_body_buf = XADC_DS_MAX_BODY_BUF;
+	set->resp_body_buf = p->resp_body_buf ? p->resp_body_buf : XADC_DS_DEF_BODY_BUF;
+	if (set->resp_body_buf > XADC_DS_MAX_BODY_BUF)
+		set->resp_body_buf = XADC_DS_MAX_BODY_BUF;
 	if (set_copy_refs(set, p))
 		goto out;
 	set->scripts = calloc(p->nscripts ? p->nscripts : 1, sizeof(*set->scripts));
@@ -640,6 +644,9 @@ int xadc_ds_vs_add(struct xadc_ds_vs *dv, struct xadc_ds_set *set)
 	if ((set->events & (1u << XADC_DS_EVT_HTTP_REQ_DATA)) &&
 	    set->req_body_buf > dv->req_body_buf)
 		dv->req_body_buf = set->req_body_buf;
+	if ((set->events & (1u << XADC_DS_EVT_HTTP_RESP_DATA)) &&
+	    set->resp_body_buf > dv->resp_body_buf)
+		dv->resp_body_buf = set->resp_body_buf;
 	return 0;
 }
 

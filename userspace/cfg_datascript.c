@@ -10,11 +10,12 @@
  *                       "action": {"type": "RL_ACTION_LOCAL_RSP",
  *                                  "status_code": 429}}],
  *    "datascript_timeout": 10000000, "fail_open": false,
- *    "req_body_buffer_size": 65536}
+ *    "req_body_buffer_size": 65536, "resp_body_buffer_size": 65536}
  *
  * datascript_timeout (Avi keeps it per SE group: instructions per script
  * run), the rate limiter's action, fail_open and req_body_buffer_size (bytes
- * of request body held for HTTP_REQ_DATA, 1 .. 1 MiB) are xadc extensions.
+ * of request body held for HTTP_REQ_DATA, 1 .. 1 MiB) and resp_body_buffer_size
+ * (the same for the response body and HTTP_RESP_DATA) are xadc extensions.
  *
  * cfg_ds_check() validates every set once (syntax errors reported at the
  * set's own path, e.g. 'vsdatascriptset[ds1].datascript[0].script:
@@ -149,7 +150,7 @@ static int set_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xad
 	struct xadc_ds_set_params p = { .scripts = src, .pools = pools, .strgroups = sgs,
 					.ipgroups = ipgs, .rls = rls };
 	int idx[DS_MAX_REFS], ret;
-	long long timeout, bodybuf;
+	long long timeout, bodybuf, respbuf;
 	json_t *arr, *e;
 	const char *evt, *script;
 	char err[1024];
@@ -178,7 +179,7 @@ static int set_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xad
 			size_t m2 = cfg_push(c, ".evt");
 
 			ret = cfg_fail(c, "%s: expected one of VS_DATASCRIPT_EVT_HTTP_REQ, "
-					  "_HTTP_REQ_DATA, _HTTP_RESP, _HTTP_LB_FAILED, "
+					  "_HTTP_REQ_DATA, _HTTP_RESP, _HTTP_RESP_DATA, _HTTP_LB_FAILED, "
 					  "_HTTP_RESP_FAILED, _TCP_CLIENT_ACCEPT",
 				       evt ? evt : "required");
 			cfg_pop(c, m2);
@@ -227,10 +228,13 @@ static int set_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xad
 			       XADC_DS_MAX_INSTRUCTIONS, &timeout)) ||
 	    (ret = cfg_get_bool(c, obj, "fail_open", false, &p.fail_open)) ||
 	    (ret = cfg_get_int(c, obj, "req_body_buffer_size", XADC_DS_DEF_BODY_BUF, 1,
-			       XADC_DS_MAX_BODY_BUF, &bodybuf)))
+			       XADC_DS_MAX_BODY_BUF, &bodybuf)) ||
+	    (ret = cfg_get_int(c, obj, "resp_body_buffer_size", XADC_DS_DEF_BODY_BUF, 1,
+			       XADC_DS_MAX_BODY_BUF, &respbuf)))
 		return ret;
 	p.max_instructions = timeout;
 	p.req_body_buf = bodybuf;
+	p.resp_body_buf = respbuf;
 	if (!out)
 		return 0;
 	*out = xadc_ds_set_compile(&p, err, sizeof(err));

@@ -71,9 +71,10 @@ struct dsx {
 	bool body_ready;
 	const char *body;
 	size_t body_len;
-	/* rewritten head and its parse; the parse of the request sent */
+	/* rewritten head and its parse; the parse of the request sent; the
+	 * parse of the response head waiting in cout (HTTP_RESP_DATA) */
 	char head[XADC_BUF_SIZE];
-	struct http1_msg msg, rmsg;
+	struct http1_msg msg, rmsg, pmsg;
 };
 
 static __thread struct dsx *dsx_tls;
@@ -128,7 +129,9 @@ static struct dsx_side *side(struct dsx *d, int which)
 
 static bool editable(struct dsx *d, int which)
 {
-	return which == XADC_DS_REQ ? d->q_live : d->evt == XADC_DS_EVT_HTTP_RESP && d->pm;
+	if (which == XADC_DS_REQ)
+		return d->q_live;
+	return (d->evt == XADC_DS_EVT_HTTP_RESP || d->evt == XADC_DS_EVT_HTTP_RESP_DATA) && d->pm;
 }
 
 /* ------------------------------------------------------------ accessor */
@@ -319,12 +322,15 @@ static size_t dechunk(char *p, size_t len)
 	return o;
 }
 
-/* The held body as one string (per-worker scratch, allocated once). */
+/* The held body (request blocks, or the response's at HTTP_RESP_DATA) as
+ * one string (per-worker scratch, allocated once). */
 static void held_body(struct dsx *d)
 {
 	struct xadc_reqcopy *rc = d->s->rc;
+	bool resp = d->evt == XADC_DS_EVT_HTTP_RESP_DATA;
+	const struct xadc_buf *blk;
+	unsigned i, first, nblk;
 	size_t n = 0;
-	unsigned i;
 
 	d->body_ready = true;
 	d->body = NULL;
@@ -333,14 +339,31 @@ static void held_body(struct dsx *d)
 		body_tls = malloc(XADC_DS_MAX_BODY_BUF);
 	if (!body_tls || !rc)
 		return;
-	for (i = rc->ds_first; i < rc->ds_nblk; i++) {
-		memcpy(body_tls + n, xbuf_ptr(&rc->ds_blk[i]), xbuf_len(&rc->ds_blk[i]));
-		n += xbuf_len(&rc->ds_blk[i]);
+	blk = resp ? rc->ds_rblk : rc->ds_blk;
+	first = resp ? rc->ds_rfirst : rc->ds_first;
+	nblk = resp ? rc->ds_rnblk : rc->ds_nblk;
+	for (i = first; i < nblk; i++) {
+		memcpy(body_tls + n, xbuf_ptr(&blk[i]), xbuf_len(&blk[i]));
+		n += xbuf_len(&blk[i]);
 	}
-	if (d->s->rqb.type == H1_BODY_CHUNKED)
+	if ((resp ? d->s->rsb.type : d->s->rqb.type) == H1_BODY_CHUNKED)
 		n = dechunk(body_tls, n);
 	d->body = body_tls;
 	d->body_len = n;
+}
+
+/* get_resp_body: the held response body at HTTP_RESP_DATA, nothing elsewhere. */
+static size_t a_resp_body(void *p, const char **data, size_t max)
+{
+	struct dsx *d = p;
+
+	*data = NULL;
+	if (d->evt != XADC_DS_EVT_HTTP_RESP_DATA)
+		return 0;
+	if (!d->body_ready)
+		held_body(d);
+	*data = d->body;
+	return d->body_len < max ? d->body_len : max;
 }
 
 static size_t a_req_body(void *p, const char **data, size_t max)
@@ -378,6 +401,7 @@ static const struct xadc_ds_ops dsx_ops = {
 	.close_conn = a_close,
 	.select = a_select,
 	.req_body = a_req_body,
+	.resp_body = a_resp_body,
 };
 
 /* ------------------------------------------------------------ running */
@@ -435,6 +459,9 @@ static struct xadc_ds_txn *ds_txn(struct xadc_session *s)
 		rc->ds_holding = false;
 		rc->ds_nblk = rc->ds_first = 0;
 		rc->ds_held = rc->ds_left = 0;
+		rc->ds_rholding = false;
+		rc->ds_rnblk = rc->ds_rfirst = 0;
+		rc->ds_rheld = rc->ds_rleft = 0;
 	}
 	return &rc->ds;
 }
@@ -792,6 +819,19 @@ const char *xadc_http_ds_extra(struct xadc_session *s, const char *hp, char *buf
 	return buf;
 }
 
+/* Give the held response body's blocks back. */
+static void rbody_free(struct xadc_session *s)
+{
+	struct xadc_reqcopy *rc = s->rc;
+	unsigned i;
+
+	for (i = 0; i < rc->ds_rnblk; i++)
+		xadc_buf_put(&s->w->bufs, &rc->ds_rblk[i]);
+	rc->ds_rnblk = rc->ds_rfirst = 0;
+	rc->ds_rheld = rc->ds_rleft = 0;
+	rc->ds_rholding = false;
+}
+
 /* Give the held body's blocks back. */
 static void body_free(struct xadc_session *s)
 {
@@ -803,6 +843,7 @@ static void body_free(struct xadc_session *s)
 	rc->ds_nblk = rc->ds_first = 0;
 	rc->ds_held = rc->ds_left = 0;
 	rc->ds_holding = false;
+	rbody_free(s);
 }
 
 int xadc_http_ds_hold(struct xadc_session *s)
@@ -933,6 +974,148 @@ size_t xadc_http_ds_body_sent(struct xadc_session *s, size_t n)
 		if (b->head == b->tail) {
 			xadc_buf_put(&s->w->bufs, b);
 			rc->ds_first++;
+		}
+	}
+	return took;
+}
+
+/* ------------------------------------------------ HTTP_RESP_DATA */
+
+int xadc_http_ds_resp_hold(struct xadc_session *s, uint32_t head_off)
+{
+	if (!has(s, XADC_DS_EVT_HTTP_RESP_DATA) || s->rsb.done)
+		return 0;
+	if (!ds_txn(s))
+		return -ENOMEM;
+	s->rc->ds_rholding = true;
+	s->rc->ds_rhead = head_off;
+	/* nothing may be queued behind the waiting head (srv_step's 100) */
+	s->sent100 = true;
+	return 1;
+}
+
+bool xadc_http_ds_resp_holding(const struct xadc_session *s)
+{
+	return s->rc && s->rc->ds_live && s->rc->ds_rholding;
+}
+
+int xadc_http_ds_resp_hold_step(struct xadc_session *s, struct xadc_buf *in)
+{
+	struct xadc_reqcopy *rc = s->rc;
+	const struct xadc_ds_vs *dv = s->vs->datascripts;
+	uint32_t bound = dv->resp_body_buf, n;
+	struct xadc_buf *b;
+
+	if (!bound)
+		bound = XADC_DS_DEF_BODY_BUF;
+	while (s->rsb.valid && rc->ds_rheld < bound) {
+		if (!rc->ds_rnblk || !xbuf_room(&rc->ds_rblk[rc->ds_rnblk - 1])) {
+			if (rc->ds_rnblk == ARRAY_SIZE(rc->ds_rblk))
+				break;	/* bound <= XADC_DS_MAX_BODY_BUF: not reached */
+			b = &rc->ds_rblk[rc->ds_rnblk];
+			b->data = NULL;
+			if (xadc_buf_get(&s->w->bufs, b))
+				return -ENOMEM;
+			rc->ds_rnblk++;
+		}
+		b = &rc->ds_rblk[rc->ds_rnblk - 1];
+		n = s->rsb.valid < bound - rc->ds_rheld ? s->rsb.valid : bound - rc->ds_rheld;
+		if (n > xbuf_room(b))
+			n = xbuf_room(b);
+		memcpy(b->data + b->tail, xbuf_ptr(in), n);
+		b->tail += n;
+		xbuf_consume(in, n);
+		s->rsb.valid -= n;
+		rc->ds_rheld += n;
+		rc->ds_rleft += n;
+	}
+	return (s->rsb.done && !s->rsb.valid) || rc->ds_rheld >= bound;
+}
+
+/* The response head waiting in cout at ds_rhead, parsed into d->pmsg. */
+static bool dsx_waiting_response(struct dsx *d)
+{
+	struct xadc_session *s = d->s;
+	struct http1_limits lim = { XADC_BUF_SIZE - 1, HTTP1_MAX_HEADERS, XADC_BUF_SIZE };
+	uint32_t off = s->rc->ds_rhead;
+	size_t scanned = 0;
+
+	if (off < s->cout.head || off >= s->cout.tail ||
+	    http1_parse_response(s->cout.data + off, s->cout.tail - off, &lim, s->method_id,
+				 &scanned, &d->pmsg) <= 0)
+		return false;
+	d->pm = &d->pmsg;
+	d->pb = s->cout.data + off;
+	return true;
+}
+
+int xadc_http_ds_resp_data(struct xadc_session *s)
+{
+	struct dsx *d = dsx_begin(s, XADC_DS_EVT_HTTP_RESP_DATA);
+	struct xadc_reqcopy *rc = s->rc;
+	enum xadc_ds_verdict v;
+
+	rc->ds_rholding = false;
+	if (!d || !dsx_waiting_response(d)) {
+		rbody_free(s);
+		s->term = "datascript_error";
+		xadc_http_local_reply(s, 500, true);
+		return 1;
+	}
+	dsx_sent_request(d);
+	v = dsx_run(d, XADC_DS_EVT_HTTP_RESP_DATA);
+	if (v == XADC_DS_ERROR || d->act != ACT_NONE)
+		rbody_free(s);	/* the server's response is dropped */
+	if (dsx_finish(d, v))
+		return 1;
+	if (d->side[XADC_DS_RESP].dirty) {
+		const struct http1_msg *m = d->pm;
+		const char *b = d->pb;
+
+		if (!rebuild_resp(d, &m, &b) || m->head_len > XADC_BUF_SIZE - rc->ds_rhead) {
+			rbody_free(s);
+			s->term = "datascript_bad_response_head";
+			xadc_http_local_reply(s, 500, true);
+			return 1;
+		}
+		memcpy(s->cout.data + rc->ds_rhead, d->head, m->head_len);
+		s->cout.tail = rc->ds_rhead + m->head_len;
+	}
+	return 0;
+}
+
+unsigned xadc_http_ds_resp_iov(struct xadc_session *s, struct iovec *iov, unsigned max)
+{
+	struct xadc_reqcopy *rc = s->rc;
+	unsigned i, cnt = 0;
+
+	if (!xadc_http_ds_resp_left(s) || rc->ds_rholding)
+		return 0;
+	for (i = rc->ds_rfirst; i < rc->ds_rnblk && cnt < max; i++) {
+		if (!xbuf_len(&rc->ds_rblk[i]))
+			continue;
+		iov[cnt].iov_base = xbuf_ptr(&rc->ds_rblk[i]);
+		iov[cnt++].iov_len = xbuf_len(&rc->ds_rblk[i]);
+	}
+	return cnt;
+}
+
+size_t xadc_http_ds_resp_sent(struct xadc_session *s, size_t n)
+{
+	struct xadc_reqcopy *rc = s->rc;
+	size_t took = 0, k;
+	struct xadc_buf *b;
+
+	while (n && xadc_http_ds_resp_left(s) && rc->ds_rfirst < rc->ds_rnblk) {
+		b = &rc->ds_rblk[rc->ds_rfirst];
+		k = n < xbuf_len(b) ? n : xbuf_len(b);
+		b->head += k;
+		n -= k;
+		took += k;
+		rc->ds_rleft -= k;
+		if (b->head == b->tail) {
+			xadc_buf_put(&s->w->bufs, b);
+			rc->ds_rfirst++;
 		}
 	}
 	return took;

@@ -48,6 +48,25 @@ static inline uint32_t xadc_http_ds_body_left(const struct xadc_session *s)
 {
 	return s->rc && s->rc->ds_live ? s->rc->ds_left : 0;
 }
+/*
+ * HTTP_RESP_DATA (mirror of the above): the final response head was built
+ * into cout at head_off and waits there. resp_hold starts holding when the
+ * VS has such scripts and the response has a body (1), 0 when not,
+ * -ENOMEM. resp_hold_step moves validated body bytes from in (the server
+ * buffer) into held blocks; 1 once the body is complete or the bound
+ * reached, then resp_data runs the scripts (0 go on: send cout, the held
+ * bytes, then the rest; 1 answered). resp_iov / resp_sent as body_*.
+ */
+int xadc_http_ds_resp_hold(struct xadc_session *s, uint32_t head_off);
+bool xadc_http_ds_resp_holding(const struct xadc_session *s);
+int xadc_http_ds_resp_hold_step(struct xadc_session *s, struct xadc_buf *in);
+int xadc_http_ds_resp_data(struct xadc_session *s);
+unsigned xadc_http_ds_resp_iov(struct xadc_session *s, struct iovec *iov, unsigned max);
+size_t xadc_http_ds_resp_sent(struct xadc_session *s, size_t n);
+static inline uint32_t xadc_http_ds_resp_left(const struct xadc_session *s)
+{
+	return s->rc && s->rc->ds_live ? s->rc->ds_rleft : 0;
+}
 /* The log line's extra_json: hp (a policy fragment or NULL) plus the
  * DataScript fields, in buf when both exist. */
 const char *xadc_http_ds_extra(struct xadc_session *s, const char *hp, char *buf, size_t cap);

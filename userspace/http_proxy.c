@@ -1019,6 +1019,8 @@ static void resp_head(struct xadc_session *s, const struct http1_msg *m, uint32_
 	struct xadc_srvconn *sc = s->srv;
 	struct xadc_worker *w = s->w;
 	const char *b = xbuf_ptr(&sc->c.in);
+	uint32_t off;
+	int ret;
 
 	s->scanned = 0;
 	if (xadc_buf_get(&w->bufs, &s->cout))
@@ -1045,21 +1047,48 @@ static void resp_head(struct xadc_session *s, const struct http1_msg *m, uint32_
 		s->keepalive = false;
 	if (s->rq != RQ_DONE && !s->rqb.done)
 		s->keepalive = false;	/* early response: the rest of the body is not read */
+	off = s->cout.tail;
 	if (!build_resp_head(s, m, b))
 		goto bad;
-	s->resp_started = true;
 	xbuf_consume(&sc->c.in, hlen);
 	if (m->status == 101) {
+		s->resp_started = true;
 		s->rs = RS_DONE;
 		s->mode = SM_TUNNEL;	/* raw bytes both ways from here */
 		return;
 	}
 	s->rs = s->rsb.done ? RS_DONE : RS_BODY;
+	/* issue 5: HTTP_RESP_DATA holds the body; the head waits in cout */
+	ret = xadc_http_ds_resp_hold(s, off);
+	if (ret < 0) {
+		s->term = "no_memory";
+		xadc_http_local_reply(s, 500, true);
+		return;
+	}
+	s->resp_started = !ret;
 	return;
 bad:
 	s->term = "bad_response";
 	s->status = 0;
 	xadc_http_local_reply(s, 502, true);
+}
+
+/* issue 5: hold the response body for HTTP_RESP_DATA scripts (http_ds.c);
+ * once complete or the bound reached, run them and release the head. */
+static bool resp_held(struct xadc_session *s)
+{
+	int ret = xadc_http_ds_resp_hold_step(s, &s->srv->c.in);
+
+	if (!ret)
+		return false;
+	if (ret < 0) {
+		s->term = "no_memory";
+		xadc_http_local_reply(s, 500, true);
+		return true;
+	}
+	if (!xadc_http_ds_resp_data(s))
+		s->resp_started = true;
+	return true;
 }
 
 static bool resp_step(struct xadc_session *s)
@@ -1115,7 +1144,9 @@ static bool resp_step(struct xadc_session *s)
 		xadc_session_close(s);
 		return true;
 	}
-	if (s->rsb.done && !s->rsb.valid) {
+	if (xadc_http_ds_resp_holding(s))	/* issue 5 */
+		return resp_held(s) || n > 0;
+	if (s->rsb.done && !s->rsb.valid && !xadc_http_ds_resp_left(s)) {
 		s->rs = RS_DONE;
 		return true;
 	}
@@ -1127,15 +1158,19 @@ static bool resp_step(struct xadc_session *s)
 static bool cli_write(struct xadc_session *s)
 {
 	struct xadc_srvconn *sc = s->srv;
-	struct iovec iov[2];
+	struct iovec iov[2 + XADC_DS_MAX_BODY_BUF / XADC_BUF_SIZE];
 	uint32_t hl = xbuf_len(&s->cout);
 	size_t n;
 	int cnt = 0;
 
+	if (s->rs == RS_BODY && xadc_http_ds_resp_holding(s))
+		return false;	/* issue 5: the head waits for HTTP_RESP_DATA */
 	if (hl) {
 		iov[cnt].iov_base = xbuf_ptr(&s->cout);
 		iov[cnt++].iov_len = hl;
 	}
+	if (s->rs == RS_BODY)	/* issue 5: a body held for HTTP_RESP_DATA goes first */
+		cnt += xadc_http_ds_resp_iov(s, iov + cnt, ARRAY_SIZE(iov) - 1 - cnt);
 	if (s->rs == RS_BODY && sc && s->rsb.valid) {
 		iov[cnt].iov_base = xbuf_ptr(&sc->c.in);
 		iov[cnt++].iov_len = s->rsb.valid;
@@ -1159,9 +1194,12 @@ static bool cli_write(struct xadc_session *s)
 	}
 	xbuf_consume(&s->cout, hl);
 	n -= hl;
-	xbuf_consume(&sc->c.in, n);
-	s->rsb.valid -= n;
-	if (s->rsb.done && !s->rsb.valid)
+	n -= xadc_http_ds_resp_sent(s, n);
+	if (n) {
+		xbuf_consume(&sc->c.in, n);
+		s->rsb.valid -= n;
+	}
+	if (s->rsb.done && !s->rsb.valid && !xadc_http_ds_resp_left(s))
 		s->rs = RS_DONE;
 	return true;
 }
@@ -1269,7 +1307,8 @@ static uint64_t http_deadline(const struct xadc_session *s, int *why)
 {
 	const struct xadc_http_profile *hp = &s->vs->http;
 	uint64_t when = 0;
-	bool to_client = xbuf_len(&s->cout) || s->rsb.valid;
+	bool to_client = (xbuf_len(&s->cout) || s->rsb.valid || xadc_http_ds_resp_left(s)) &&
+			 !xadc_http_ds_resp_holding(s);
 
 	*why = R_NONE;
 	if (s->lingering) {

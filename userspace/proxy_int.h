@@ -118,6 +118,13 @@ struct xadc_reqcopy {
 	uint32_t ds_held;		/* bytes held */
 	uint32_t ds_left;		/* held bytes not yet sent */
 	struct xadc_buf ds_blk[XADC_DS_MAX_BODY_BUF / XADC_BUF_SIZE];
+	/* issue 5, HTTP_RESP_DATA: the same for the response body; the
+	 * response head waits in cout, unsent, while ds_rholding. */
+	bool ds_rholding;
+	uint8_t ds_rnblk, ds_rfirst;
+	uint32_t ds_rheld, ds_rleft;
+	uint32_t ds_rhead;		/* offset of the waiting head in cout */
+	struct xadc_buf ds_rblk[XADC_DS_MAX_BODY_BUF / XADC_BUF_SIZE];
 };
 
 struct xadc_session {

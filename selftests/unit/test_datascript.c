@@ -33,6 +33,7 @@ struct fake {
 	struct xadc_pool *sel_pool;
 	const struct xadc_server *sel_srv;
 	const char *body;
+	const char *rbody;		/* held response body (HTTP_RESP_DATA) */
 };
 
 static void f_req_line(void *p, const char **m, size_t *ml, const char **u, size_t *ul,
@@ -157,6 +158,15 @@ static size_t f_body(void *p, const char **d, size_t max)
 	return n < max ? n : max;
 }
 
+static size_t f_rbody(void *p, const char **d, size_t max)
+{
+	struct fake *f = p;
+	size_t n = f->rbody ? strlen(f->rbody) : 0;
+
+	*d = f->rbody;
+	return n < max ? n : max;
+}
+
 static const struct xadc_ds_ops fops = {
 	.req_line = f_req_line,
 	.hdr_at = f_hdr_at,
@@ -168,6 +178,7 @@ static const struct xadc_ds_ops fops = {
 	.close_conn = f_close,
 	.select = f_select,
 	.req_body = f_body,
+	.resp_body = f_rbody,
 };
 
 static struct fake F;
@@ -449,6 +460,74 @@ TEST(req_data_body)
 	ASSERT_TRUE(dv != NULL, "set compiled");
 	if (dv) {
 		ASSERT_EQ(dv->req_body_buf, 0u, "no HTTP_REQ_DATA script: no body held");
+		xadc_ds_vs_free(dv);
+	}
+}
+
+/* HTTP_RESP_DATA: get_resp_body whole or cut at n, response headers are the
+ * event's side, a body rule replaces the response, redirect is refused; the
+ * VS keeps the largest resp_body_buffer_size of its RESP_DATA sets only. */
+TEST(resp_data_body)
+{
+	struct xadc_ds_vs *dv;
+
+	fake_reset();
+	F.status = 200;
+	F.body = "request body";
+	F.rbody = "<html>hello world</html>";
+	ASSERT_EQ(run(XADC_DS_EVT_HTTP_RESP_DATA,
+		      "local b = avi.http.get_resp_body()\n"
+		      "avi.http.add_header('X-Len', tostring(#b))\n"
+		      "avi.http.add_header('X-Head', avi.http.get_resp_body(6))\n"
+		      "avi.http.add_header('X-Status', tostring(avi.http.status()))\n"),
+		  XADC_DS_CONTINUE, "verdict");
+	ASSERT_STREQ(hdr(XADC_DS_RESP, "X-Len"), "24", "no n: the whole response body");
+	ASSERT_STREQ(hdr(XADC_DS_RESP, "X-Head"), "<html>", "n = 6: the first 6 bytes");
+	ASSERT_STREQ(hdr(XADC_DS_RESP, "X-Status"), "200", "status readable");
+	ASSERT_TRUE(hdr(XADC_DS_REQ, "X-Len") == NULL, "headers go to the response side");
+
+	fake_reset();
+	F.rbody = "account number 1234 is secret";
+	ASSERT_EQ(run(XADC_DS_EVT_HTTP_RESP_DATA,
+		      "if string.contains(avi.http.get_resp_body(), 'secret') then\n"
+		      "  avi.http.response(451, {['X-DS']='rb'}, 'withheld')\nend\n"),
+		  XADC_DS_ANSWERED, "a response body rule answers");
+	ASSERT_EQ(F.resp_status, 451, "451");
+	ASSERT_STREQ(F.resp_body, "withheld", "its body");
+
+	fake_reset();
+	F.rbody = "x";
+	ASSERT_EQ(run(XADC_DS_EVT_HTTP_RESP_DATA, "avi.http.redirect('/elsewhere')"),
+		  XADC_DS_ERROR, "redirect is not possible once the server answered");
+
+	fake_reset();
+	F.rbody = "response";
+	ASSERT_EQ(run(XADC_DS_EVT_HTTP_RESP,
+		      "avi.http.add_header('X-Len', tostring(#avi.http.get_resp_body()))"),
+		  XADC_DS_CONTINUE, "verdict");
+	ASSERT_STREQ(hdr(XADC_DS_RESP, "X-Len"), "0", "get_resp_body outside HTTP_RESP_DATA: empty");
+
+	ASSERT_EQ(xadc_ds_evt_parse("VS_DATASCRIPT_EVT_HTTP_RESP_DATA"),
+		  XADC_DS_EVT_HTTP_RESP_DATA, "HTTP_RESP_DATA parses");
+	P.resp_body_buf = 300000;
+	dv = mkvs("rbig", XADC_DS_EVT_HTTP_RESP_DATA, "return");
+	P.resp_body_buf = 0;
+	ASSERT_TRUE(dv != NULL, "set compiled");
+	if (dv) {
+		ASSERT_EQ(dv->resp_body_buf, 300000u, "the VS takes the set's bound");
+		ASSERT_EQ(dv->req_body_buf, 0u, "no request body bound without REQ_DATA");
+		xadc_ds_vs_free(dv);
+	}
+	dv = mkvs("rsmall", XADC_DS_EVT_HTTP_RESP_DATA, "return");
+	ASSERT_TRUE(dv != NULL, "set compiled");
+	if (dv) {
+		ASSERT_EQ(dv->resp_body_buf, XADC_DS_DEF_BODY_BUF, "default bound 64 KiB");
+		xadc_ds_vs_free(dv);
+	}
+	dv = mkvs("rresp", XADC_DS_EVT_HTTP_RESP, "return");
+	ASSERT_TRUE(dv != NULL, "set compiled");
+	if (dv) {
+		ASSERT_EQ(dv->resp_body_buf, 0u, "no HTTP_RESP_DATA script: no body held");
 		xadc_ds_vs_free(dv);
 	}
 }
