@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/netns.sh"
 
 xt_require_e2e
-command -v wrk >/dev/null || skip_all "wrk not installed (make deps)"
+command -v wrk >/dev/null || bail_out "wrk not installed (make deps)"
 xt_init
 xt_topology 3
 xadcd_start || xt_die "xadcd did not start"
