@@ -595,31 +595,72 @@ static __always_inline void record_last(const struct xadc_xdp_config *cfg, __u32
 	l->reason = reason;
 }
 
+/* Position of the lowest set bit of x (x != 0): the population count of
+ * the bits below it. Branch-free on purpose: the BPF backend has no
+ * count-trailing-zeros instruction, and a binary search would give the
+ * verifier 64 paths to follow through the rest of the program. */
+static __always_inline __u32 lowest_bit(__u64 x)
+{
+	__u64 v = (x & -x) - 1;
+
+	v = v - ((v >> 1) & 0x5555555555555555ULL);
+	v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+	v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return ((v * 0x0101010101010101ULL) >> 56) & (XADC_NSP_MAX_RULES - 1);
+}
+
 /* State of the first-match scan, shared with the bpf_loop callback. */
 struct match_ctx {
 	const struct xadc_nsp_rules *rules;
 	const struct pkt *p;
-	__u64 cand;		/* rules whose client-IP condition holds */
+	__u64 cand;		/* candidates not yet looked at, lowest first */
 	__u32 pos;		/* out: first matching rule position */
 };
 
-/* bpf_loop callback, rule position i: stop (1) at the first candidate whose
- * port conditions hold. A callback is verified once for any i, where an
- * unrolled 64-step loop over the rules exceeds the verifier's budget. */
+/* bpf_loop callback: look at the lowest remaining candidate and stop (1)
+ * when its port conditions hold or none is left. Each call consumes one
+ * candidate, so the scan costs one call per candidate, not per rule. A
+ * callback is verified once for any step, where an unrolled 64-step loop
+ * over the rules exceeds the verifier's budget. */
 static int match_rule_cb(__u32 i, void *data)
 {
 	struct match_ctx *mc = data;
+	__u32 pos;
 
-	if (i >= XADC_NSP_MAX_RULES)
+	if (!mc->cand)
 		return 1;
-	if (!(mc->cand >> i))
-		return 1;		/* no candidate left */
-	if (!((mc->cand >> i) & 1))
+	pos = lowest_bit(mc->cand);
+	mc->cand &= mc->cand - 1;
+	if (!ports_match(&mc->rules->rule[pos], mc->p))
 		return 0;
-	if (!ports_match(&mc->rules->rule[i], mc->p))
-		return 0;
-	mc->pos = i;
+	mc->pos = pos;
 	return 1;
+}
+
+/* The first rule among cand (bitmap of rules whose client-IP condition
+ * holds) whose port conditions hold for p, or XADC_LAST_NO_RULE. When the
+ * lowest candidate has no port condition (the common case: plain
+ * allow/deny lists) it decides here, and bpf_loop's call overhead is paid
+ * only when a port condition has to be checked. Port checks stay in the
+ * callback: inlined here they multiply the verifier's states past its
+ * budget. */
+static __always_inline __u32 first_match(const struct xadc_nsp_rules *rules,
+					 const struct pkt *p, __u64 cand)
+{
+	struct match_ctx mc;
+	__u32 pos;
+
+	if (!cand)
+		return XADC_LAST_NO_RULE;
+	pos = lowest_bit(cand);
+	if (!(rules->rule[pos].flags & (XADC_RULE_F_CPORT | XADC_RULE_F_VSPORT)))
+		return pos;
+	mc.rules = rules;
+	mc.p = p;
+	mc.cand = cand;
+	mc.pos = XADC_LAST_NO_RULE;
+	bpf_loop(XADC_NSP_MAX_RULES, match_rule_cb, &mc, 0);
+	return mc.pos;
 }
 
 /* Generation gen's owner of slot h % table_size: an index < nses, or
@@ -839,7 +880,6 @@ int xadc_xdp(struct xdp_md *ctx)
 	__u32 zero = 0, pos = XADC_LAST_NO_RULE, rule_id = XADC_LAST_NO_RULE;
 	int res, verdict = XDP_PASS, reason = XADC_REASON_NONE;
 	__u32 *genp;
-	struct match_ctx mc;
 	__u64 bits;
 
 	res = parse(ctx, &p);
@@ -902,16 +942,12 @@ int xadc_xdp(struct xdp_md *ctx)
 		goto out;
 
 	bits = ip_bits(rk.nsp_id, rk.gen, &p);
-	mc.rules = rules;
-	mc.p = &p;
-	mc.cand = (bits & rules->ip_in_mask) | (~bits & rules->ip_not_mask) | rules->ip_any_mask;
-	mc.pos = XADC_LAST_NO_RULE;
-	if (mc.cand)
-		bpf_loop(XADC_NSP_MAX_RULES, match_rule_cb, &mc, 0);
-	if (mc.pos < XADC_NSP_MAX_RULES) {
-		const struct xadc_nsp_rule_k *r = &rules->rule[mc.pos];
+	pos = first_match(rules, &p,
+			  (bits & rules->ip_in_mask) | (~bits & rules->ip_not_mask) |
+				  rules->ip_any_mask);
+	if (pos < XADC_NSP_MAX_RULES) {
+		const struct xadc_nsp_rule_k *r = &rules->rule[pos];
 
-		pos = mc.pos;
 		rule_id = r->rule_id;
 		if (r->action == XADC_NSP_ACT_DENY) {
 			verdict = XDP_DROP;
