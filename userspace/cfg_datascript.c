@@ -284,68 +284,27 @@ int cfg_ds_sg_needs(const struct cfg_index *ix, unsigned *needs)
 	return 0;
 }
 
-struct ds_ent {
-	long long index;
-	int set;
-};
-
-static int ds_ent_cmp(const void *a, const void *b)
-{
-	const struct ds_ent *x = a, *y = b;
-
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
 int cfg_ds_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s,
 	      json_t *obj, struct xadc_vs *vs)
 {
-	struct ds_ent ent[16];
+	struct cfg_indexed_ref ent[16];
 	struct xadc_ds_vs *dv;
 	struct xadc_ds_set *set;
-	long long index;
-	json_t *arr, *e;
-	size_t i, j, n = 0, mark;
-	int idx, ret;
+	size_t mark;
+	int i, n, ret;
 
-	if ((ret = arr_field(c, obj, "vs_datascripts", &arr)) || !arr || !json_array_size(arr))
-		return ret;
-	json_array_foreach(arr, i, e) {
-		mark = cfg_push(c, ".vs_datascripts[%zu]", i);
-		ret = 0;
-		if (i == ARRAY_SIZE(ent))
-			ret = cfg_fail(c, "at most %zu DataScript sets", ARRAY_SIZE(ent));
-		else if (!json_is_object(e))
-			ret = cfg_fail(c, "expected {\"index\": N, \"vs_datascript_set_ref\": ...}");
-		if (!ret)
-			ret = cfg_get_int(c, e, "index", (long long)i, 0, 1000000000, &index);
-		if (!ret) {
-			size_t m2 = cfg_push(c, ".vs_datascript_set_ref");
-
-			idx = cfg_ref_resolve(c, ix, json_object_get(e, "vs_datascript_set_ref"),
-					      CFG_DSS);
-			if (idx == -1)
-				idx = cfg_fail(c, "required");
-			cfg_pop(c, m2);
-			ret = idx < 0 ? idx : 0;
-		}
-		for (j = 0; !ret && j < n; j++)
-			if (ent[j].index == index)
-				ret = cfg_fail(c, "index %lld is used twice", index);
-		cfg_pop(c, mark);
-		if (ret)
-			return ret;
-		ent[n].index = index;
-		ent[n++].set = idx;
-	}
-	qsort(ent, n, sizeof(ent[0]), ds_ent_cmp);
+	n = cfg_indexed_refs(c, ix, obj, "vs_datascripts", "vs_datascript_set_ref", CFG_DSS, ent,
+			     ARRAY_SIZE(ent));
+	if (n <= 0)
+		return n;
 	dv = xadc_ds_vs_new(vs->name);
 	if (!dv)
 		return cfg_fail(c, "out of memory");
 	for (i = 0; i < n; i++) {
 		char label[XADC_NAME_MAX + 64];
-		json_t *so = json_array_get(ix->objs[CFG_DSS], ent[i].set);
+		json_t *so = json_array_get(ix->objs[CFG_DSS], ent[i].obj);
 
-		cfg_obj_label(CFG_DSS, so, ent[i].set - ix->nbuiltin[CFG_DSS], label,
+		cfg_obj_label(CFG_DSS, so, ent[i].obj - ix->nbuiltin[CFG_DSS], label,
 			      sizeof(label));
 		mark = cfg_push(c, ".vs_datascripts[%s]", label);
 		ret = set_compile(c, ix, s, so, &set);

@@ -103,6 +103,23 @@ void cfg_index_free(struct cfg_index *ix);
  * the field is absent; -EINVAL with the error recorded when bad. */
 int cfg_ref_resolve(struct cfg_ctx *c, const struct cfg_index *ix, json_t *ref, int kind);
 
+/* One entry of a VS's ordered list of sets (Avi's http_policies[],
+ * vs_datascripts[]): its index and the object it refers to. */
+struct cfg_indexed_ref {
+	long long index;
+	int obj;	/* position in ix->objs[kind] */
+};
+
+/*
+ * Parse obj[field] = [{"index": N, "<ref_field>": ref}, ...]: every ref
+ * resolved to an object of kind, indexes unique, at most max entries.
+ * Fills out sorted by index and returns how many (0 when the field is
+ * absent, null or empty), or a negative errno with the error recorded.
+ */
+int cfg_indexed_refs(struct cfg_ctx *c, const struct cfg_index *ix, json_t *obj,
+		     const char *field, const char *ref_field, int kind,
+		     struct cfg_indexed_ref *out, size_t max);
+
 /* Path prefix of an object: "pool[web]" or "pool[3]" when it has no name. */
 void cfg_obj_label(int kind, json_t *obj, size_t idx, char *buf, size_t len);
 

@@ -1481,65 +1481,24 @@ out:
 	return ret;
 }
 
-struct vs_ent {
-	long long index;
-	struct hp_set *set;
-};
-
-static int vs_ent_cmp(const void *a, const void *b)
-{
-	const struct vs_ent *x = a, *y = b;
-
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
 int cfg_policy_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_snapshot *s,
 		  json_t *obj, struct xadc_vs *vs)
 {
 	struct hp_db *db = s->hpsets;
-	struct vs_ent ent[64];
+	struct cfg_indexed_ref ent[64];
 	struct hp_vs *hv;
-	json_t *arr, *e;
-	size_t i, j, n = 0, mark;
-	long long index;
-	int idx, ret = 0;
+	int i, n;
 
-	if ((ret = sub_arr(c, obj, "http_policies", &arr)) || !arr || !json_array_size(arr))
-		return ret;
-	if (json_array_size(arr) > ARRAY_SIZE(ent))
-		return fail_at(c, "http_policies", "at most 64 policy sets%s", "");
-	json_array_foreach(arr, i, e) {
-		mark = cfg_push(c, ".http_policies[%zu]", i);
-		if (!json_is_object(e))
-			ret = cfg_fail(c, "expected {\"index\": N, \"http_policy_set_ref\": ...}");
-		if (!ret)
-			ret = cfg_get_int(c, e, "index", (long long)i, 0, 1000000000, &index);
-		if (!ret) {
-			size_t m2 = cfg_push(c, ".http_policy_set_ref");
-
-			idx = cfg_ref_resolve(c, ix, json_object_get(e, "http_policy_set_ref"),
-					      CFG_HPS);
-			if (idx == -1)
-				idx = cfg_fail(c, "required");
-			cfg_pop(c, m2);
-			ret = idx < 0 ? idx : 0;
-		}
-		for (j = 0; !ret && j < n; j++)
-			if (ent[j].index == index)
-				ret = cfg_fail(c, "index %lld is used twice", index);
-		cfg_pop(c, mark);
-		if (ret)
-			return ret;
-		ent[n].index = index;
-		ent[n++].set = &db->sets[idx];
-	}
-	qsort(ent, n, sizeof(ent[0]), vs_ent_cmp);
+	n = cfg_indexed_refs(c, ix, obj, "http_policies", "http_policy_set_ref", CFG_HPS, ent,
+			     ARRAY_SIZE(ent));
+	if (n <= 0)
+		return n;
 	hv = calloc(1, sizeof(*hv) + n * sizeof(hv->sets[0]));
 	if (!hv)
 		return cfg_fail(c, "out of memory");
 	hv->nsets = n;
 	for (i = 0; i < n; i++)
-		hv->sets[i] = ent[i].set;
+		hv->sets[i] = &db->sets[ent[i].obj];
 	vs->http_policies = hv;
 	return 0;
 }

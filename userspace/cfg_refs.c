@@ -347,3 +347,56 @@ bool cfg_find_referrer(json_t *doc, int kind, json_t *target, char *who, size_t 
 	}
 	return false;
 }
+
+static int indexed_ref_cmp(const void *a, const void *b)
+{
+	const struct cfg_indexed_ref *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int cfg_indexed_refs(struct cfg_ctx *c, const struct cfg_index *ix, json_t *obj,
+		     const char *field, const char *ref_field, int kind,
+		     struct cfg_indexed_ref *out, size_t max)
+{
+	json_t *arr = json_object_get(obj, field), *e;
+	size_t i, j, n = 0, mark, m2;
+	long long index;
+	int idx, ret = 0;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		mark = cfg_push(c, ".%s", field);
+		ret = cfg_fail(c, "expected an array");
+		cfg_pop(c, mark);
+		return ret;
+	}
+	json_array_foreach(arr, i, e) {
+		mark = cfg_push(c, ".%s[%zu]", field, i);
+		if (i == max)
+			ret = cfg_fail(c, "at most %zu entries", max);
+		else if (!json_is_object(e))
+			ret = cfg_fail(c, "expected {\"index\": N, \"%s\": ...}", ref_field);
+		if (!ret)
+			ret = cfg_get_int(c, e, "index", (long long)i, 0, 1000000000, &index);
+		if (!ret) {
+			m2 = cfg_push(c, ".%s", ref_field);
+			idx = cfg_ref_resolve(c, ix, json_object_get(e, ref_field), kind);
+			if (idx == -1)
+				idx = cfg_fail(c, "required");
+			cfg_pop(c, m2);
+			ret = idx < 0 ? idx : 0;
+		}
+		for (j = 0; !ret && j < n; j++)
+			if (out[j].index == index)
+				ret = cfg_fail(c, "index %lld is used twice", index);
+		cfg_pop(c, mark);
+		if (ret)
+			return ret;
+		out[n].index = index;
+		out[n++].obj = idx;
+	}
+	qsort(out, n, sizeof(out[0]), indexed_ref_cmp);
+	return (int)n;
+}
