@@ -69,6 +69,23 @@ int cfg_get_enum(struct cfg_ctx *c, json_t *obj, const char *field, const struct
  * the current path. port is in host order. */
 int cfg_parse_ip(struct cfg_ctx *c, json_t *v, uint16_t port, union xadc_sockaddr *out);
 
+/* Where cfg_ip_entries puts what it parses: a prefix (bits 0..32 or
+ * 0..128) or an inclusive range of one family. Each returns 0 or a
+ * negative errno after recording its error with cfg_fail. */
+struct cfg_ip_sink {
+	int (*prefix)(struct cfg_ctx *c, void *arg, const union xadc_sockaddr *a, unsigned bits);
+	int (*range)(struct cfg_ctx *c, void *arg, const union xadc_sockaddr *lo,
+		     const union xadc_sockaddr *hi);
+	void *arg;
+};
+
+/*
+ * The addrs[], prefixes[{ip_addr, mask}] and ranges[{begin, end}] of an
+ * Avi IpAddrMatch or ipaddrgroup, checked with field paths and handed to
+ * sink; *count grows by the number of entries.
+ */
+int cfg_ip_entries(struct cfg_ctx *c, json_t *obj, const struct cfg_ip_sink *sink, size_t *count);
+
 /* RFC 7386 JSON merge patch: a new value, inputs untouched. */
 json_t *cfg_merge_patch(json_t *target, json_t *patch);
 

@@ -139,76 +139,25 @@ static int acc_range(struct cfg_ctx *c, struct ipacc *acc, const union xadc_sock
 	return 0;
 }
 
+static int acc_prefix_cb(struct cfg_ctx *c, void *arg, const union xadc_sockaddr *a,
+			 unsigned bits)
+{
+	return acc_prefix(c, arg, a, bits);
+}
+
+static int acc_range_cb(struct cfg_ctx *c, void *arg, const union xadc_sockaddr *lo,
+			const union xadc_sockaddr *hi)
+{
+	return acc_range(c, arg, lo, hi);
+}
+
 /* addrs[], prefixes[] and ranges[] of an IpAddrMatch or an ipaddrgroup
  * into acc; *count is increased by the number of entries. */
 static int ip_entries(struct cfg_ctx *c, json_t *obj, struct ipacc *acc, size_t *count)
 {
-	union xadc_sockaddr a, b;
-	json_t *arr, *v;
-	long long mask;
-	size_t i, mark, m2;
-	int ret;
+	const struct cfg_ip_sink sink = { acc_prefix_cb, acc_range_cb, acc };
 
-	if ((ret = get_arr(c, obj, "addrs", &arr)))
-		return ret;
-	json_array_foreach(arr, i, v) {
-		mark = cfg_push(c, ".addrs[%zu]", i);
-		ret = cfg_parse_ip(c, v, 0, &a);
-		if (!ret)
-			ret = acc_prefix(c, acc, &a, a.sa.sa_family == AF_INET6 ? 128 : 32);
-		cfg_pop(c, mark);
-		if (ret)
-			return ret;
-		(*count)++;
-	}
-	if ((ret = get_arr(c, obj, "prefixes", &arr)))
-		return ret;
-	json_array_foreach(arr, i, v) {
-		mark = cfg_push(c, ".prefixes[%zu]", i);
-		if (!json_is_object(v)) {
-			ret = cfg_fail(c, "expected {\"ip_addr\": {...}, \"mask\": N}");
-		} else {
-			m2 = cfg_push(c, ".ip_addr");
-			ret = cfg_parse_ip(c, json_object_get(v, "ip_addr"), 0, &a);
-			cfg_pop(c, m2);
-			if (!ret)
-				ret = cfg_get_int(c, v, "mask", -1, 0,
-						  a.sa.sa_family == AF_INET6 ? 128 : 32, &mask);
-			if (!ret && mask < 0)
-				ret = fail_field(c, "mask", "required");
-			if (!ret)
-				ret = acc_prefix(c, acc, &a, mask);
-		}
-		cfg_pop(c, mark);
-		if (ret)
-			return ret;
-		(*count)++;
-	}
-	if ((ret = get_arr(c, obj, "ranges", &arr)))
-		return ret;
-	json_array_foreach(arr, i, v) {
-		mark = cfg_push(c, ".ranges[%zu]", i);
-		if (!json_is_object(v)) {
-			ret = cfg_fail(c, "expected {\"begin\": .., \"end\": ..}");
-		} else {
-			m2 = cfg_push(c, ".begin");
-			ret = cfg_parse_ip(c, json_object_get(v, "begin"), 0, &a);
-			cfg_pop(c, m2);
-			m2 = cfg_push(c, ".end");
-			if (!ret)
-				ret = cfg_parse_ip(c, json_object_get(v, "end"), 0, &b);
-			if (!ret && a.sa.sa_family != b.sa.sa_family)
-				ret = cfg_fail(c, "begin and end are of different families");
-			if (!ret)
-				ret = acc_range(c, acc, &a, &b);
-			cfg_pop(c, m2);
-		}
-		cfg_pop(c, mark);
-		if (ret)
-			return ret;
-		(*count)++;
-	}
-	return 0;
+	return cfg_ip_entries(c, obj, &sink, count);
 }
 
 /* match.client_ip: own entries plus every referenced ipaddrgroup's

@@ -425,77 +425,24 @@ static int ints_compile(struct cfg_ctx *c, json_t *m, const char *field, const c
 	return 0;
 }
 
+static int ipset_prefix_cb(struct cfg_ctx *c, void *arg, const union xadc_sockaddr *a,
+			   unsigned bits)
+{
+	return xadc_ipset_add_prefix(arg, a, bits) ? cfg_fail(c, "out of memory") : 0;
+}
+
+static int ipset_range_cb(struct cfg_ctx *c, void *arg, const union xadc_sockaddr *lo,
+			  const union xadc_sockaddr *hi)
+{
+	return xadc_ipset_add_range(arg, lo, hi) ? cfg_fail(c, "must not be below begin") : 0;
+}
+
 /* addrs[], prefixes[], ranges[] of an ipaddrgroup or an IpAddrMatch into s. */
 static int ip_entries(struct cfg_ctx *c, json_t *obj, struct xadc_ipset *s, size_t *count)
 {
-	union xadc_sockaddr a, b;
-	json_t *arr, *v;
-	long long mask;
-	size_t i, mark;
-	int ret = 0;
+	const struct cfg_ip_sink sink = { ipset_prefix_cb, ipset_range_cb, s };
 
-	if ((ret = sub_arr(c, obj, "addrs", &arr)))
-		return ret;
-	json_array_foreach(arr, i, v) {
-		mark = cfg_push(c, ".addrs[%zu]", i);
-		ret = cfg_parse_ip(c, v, 0, &a);
-		if (!ret && xadc_ipset_add_prefix(s, &a, a.sa.sa_family == AF_INET6 ? 128 : 32))
-			ret = cfg_fail(c, "out of memory");
-		cfg_pop(c, mark);
-		if (ret)
-			return ret;
-		(*count)++;
-	}
-	if ((ret = sub_arr(c, obj, "prefixes", &arr)))
-		return ret;
-	json_array_foreach(arr, i, v) {
-		mark = cfg_push(c, ".prefixes[%zu]", i);
-		if (!json_is_object(v)) {
-			ret = cfg_fail(c, "expected {\"ip_addr\": {...}, \"mask\": N}");
-		} else {
-			size_t m2 = cfg_push(c, ".ip_addr");
-
-			ret = cfg_parse_ip(c, json_object_get(v, "ip_addr"), 0, &a);
-			cfg_pop(c, m2);
-			if (!ret)
-				ret = cfg_get_int(c, v, "mask", -1, 0,
-						  a.sa.sa_family == AF_INET6 ? 128 : 32, &mask);
-			if (!ret && mask < 0)
-				ret = cfg_fail(c, "mask is required");
-			if (!ret && xadc_ipset_add_prefix(s, &a, mask))
-				ret = cfg_fail(c, "out of memory");
-		}
-		cfg_pop(c, mark);
-		if (ret)
-			return ret;
-		(*count)++;
-	}
-	if ((ret = sub_arr(c, obj, "ranges", &arr)))
-		return ret;
-	json_array_foreach(arr, i, v) {
-		mark = cfg_push(c, ".ranges[%zu]", i);
-		if (!json_is_object(v)) {
-			ret = cfg_fail(c, "expected {\"begin\": .., \"end\": ..}");
-		} else {
-			size_t m2 = cfg_push(c, ".begin");
-
-			ret = cfg_parse_ip(c, json_object_get(v, "begin"), 0, &a);
-			cfg_pop(c, m2);
-			m2 = cfg_push(c, ".end");
-			if (!ret)
-				ret = cfg_parse_ip(c, json_object_get(v, "end"), 0, &b);
-			if (!ret && a.sa.sa_family != b.sa.sa_family)
-				ret = cfg_fail(c, "begin and end are of different families");
-			if (!ret && xadc_ipset_add_range(s, &a, &b))
-				ret = cfg_fail(c, "must not be below begin");
-			cfg_pop(c, m2);
-		}
-		cfg_pop(c, mark);
-		if (ret)
-			return ret;
-		(*count)++;
-	}
-	return 0;
+	return cfg_ip_entries(c, obj, &sink, count);
 }
 
 static int cip_compile(struct pc *pc, json_t *m, struct hp_ipmatch *im)

@@ -412,3 +412,109 @@ json_t *cfg_normalize(struct cfg_ctx *c, json_t *doc)
 	}
 	return out;
 }
+
+/* obj[field] as an array (NULL when absent or null). */
+static int ip_arr(struct cfg_ctx *c, json_t *obj, const char *field, json_t **out)
+{
+	json_t *v = json_object_get(obj, field);
+	size_t mark;
+	int ret;
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v)) {
+		mark = cfg_push(c, ".%s", field);
+		ret = cfg_fail(c, "expected an array");
+		cfg_pop(c, mark);
+		return ret;
+	}
+	*out = v;
+	return 0;
+}
+
+static int ip_prefix_entry(struct cfg_ctx *c, json_t *v, const struct cfg_ip_sink *sink)
+{
+	union xadc_sockaddr a;
+	long long mask;
+	size_t mark;
+	int ret;
+
+	if (!json_is_object(v))
+		return cfg_fail(c, "expected {\"ip_addr\": {...}, \"mask\": N}");
+	mark = cfg_push(c, ".ip_addr");
+	ret = cfg_parse_ip(c, json_object_get(v, "ip_addr"), 0, &a);
+	cfg_pop(c, mark);
+	if (!ret)
+		ret = cfg_get_int(c, v, "mask", -1, 0, a.sa.sa_family == AF_INET6 ? 128 : 32, &mask);
+	if (!ret && mask < 0) {
+		mark = cfg_push(c, ".mask");
+		ret = cfg_fail(c, "required");
+		cfg_pop(c, mark);
+	}
+	return ret ? ret : sink->prefix(c, sink->arg, &a, (unsigned)mask);
+}
+
+static int ip_range_entry(struct cfg_ctx *c, json_t *v, const struct cfg_ip_sink *sink)
+{
+	union xadc_sockaddr a, b;
+	size_t mark;
+	int ret;
+
+	if (!json_is_object(v))
+		return cfg_fail(c, "expected {\"begin\": .., \"end\": ..}");
+	mark = cfg_push(c, ".begin");
+	ret = cfg_parse_ip(c, json_object_get(v, "begin"), 0, &a);
+	cfg_pop(c, mark);
+	mark = cfg_push(c, ".end");
+	if (!ret)
+		ret = cfg_parse_ip(c, json_object_get(v, "end"), 0, &b);
+	if (!ret && a.sa.sa_family != b.sa.sa_family)
+		ret = cfg_fail(c, "begin and end are of different families");
+	if (!ret)
+		ret = sink->range(c, sink->arg, &a, &b);
+	cfg_pop(c, mark);
+	return ret;
+}
+
+int cfg_ip_entries(struct cfg_ctx *c, json_t *obj, const struct cfg_ip_sink *sink, size_t *count)
+{
+	union xadc_sockaddr a;
+	json_t *arr, *v;
+	size_t i, mark;
+	int ret;
+
+	if ((ret = ip_arr(c, obj, "addrs", &arr)))
+		return ret;
+	json_array_foreach(arr, i, v) {
+		mark = cfg_push(c, ".addrs[%zu]", i);
+		ret = cfg_parse_ip(c, v, 0, &a);
+		if (!ret)
+			ret = sink->prefix(c, sink->arg, &a, a.sa.sa_family == AF_INET6 ? 128 : 32);
+		cfg_pop(c, mark);
+		if (ret)
+			return ret;
+		(*count)++;
+	}
+	if ((ret = ip_arr(c, obj, "prefixes", &arr)))
+		return ret;
+	json_array_foreach(arr, i, v) {
+		mark = cfg_push(c, ".prefixes[%zu]", i);
+		ret = ip_prefix_entry(c, v, sink);
+		cfg_pop(c, mark);
+		if (ret)
+			return ret;
+		(*count)++;
+	}
+	if ((ret = ip_arr(c, obj, "ranges", &arr)))
+		return ret;
+	json_array_foreach(arr, i, v) {
+		mark = cfg_push(c, ".ranges[%zu]", i);
+		ret = ip_range_entry(c, v, sink);
+		cfg_pop(c, mark);
+		if (ret)
+			return ret;
+		(*count)++;
+	}
+	return 0;
+}
