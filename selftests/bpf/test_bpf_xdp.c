@@ -5,6 +5,7 @@
  * truncation), every verdict of the network security policy, counters,
  * drop events, generation flips and map pinning.
  */
+#include <dirent.h>
 #include <net/if.h>
 #include <sched.h>
 #include <netinet/in.h>
@@ -538,6 +539,22 @@ TEST(range_split_and_cover_union)
 	free(e);
 }
 
+/* Remove a pin directory and whatever is pinned in it: a test that fails
+ * half-way must still leave nothing in the host's bpffs. */
+static void rm_pin_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(dir);
+}
+
 TEST(maps_pinned_and_reused)
 {
 	char dir[64];
@@ -549,12 +566,12 @@ TEST(maps_pinned_and_reused)
 
 	snprintf(dir, sizeof(dir), "/sys/fs/bpf/xadc_test_%d", getpid());
 	if (!ASSERT_OK(xadc_xdp_open(&a, dir), "open pinned"))
-		return;
+		goto out;
 	ASSERT_OK(xadc_xdp_vip_set(a, 4, addr, 8080, IPPROTO_TCP, 7, 0), "vip");
 	xadc_xdp_close(a);
 	ASSERT_OK(stat(strcat(strcpy((char[128]){ 0 }, dir), "/xadc_vips"), &st), "pin exists");
 	if (!ASSERT_OK(xadc_xdp_open(&b, dir), "reopen"))
-		return;
+		goto out;
 	k.addr[10] = k.addr[11] = 0xff;
 	memcpy(k.addr + 12, addr, 4);
 	ASSERT_OK(bpf_map_lookup_elem(xadc_xdp_map_fd(b, "xadc_vips"), &k, &v),
@@ -563,6 +580,8 @@ TEST(maps_pinned_and_reused)
 	ASSERT_OK(xadc_xdp_unpin(b), "unpin");
 	xadc_xdp_close(b);
 	ASSERT_ERR(stat(dir, &st), "pin dir removed");
+out:
+	rm_pin_dir(dir);
 }
 
 /* TEST_MAIN's main becomes tests_main so the skip check runs first. */
