@@ -37,25 +37,6 @@ static const struct cfg_enum rl_actions[] = {
 	{ NULL, 0, false },
 };
 
-static int arr_field(struct cfg_ctx *c, json_t *obj, const char *field, json_t **out)
-{
-	json_t *v = json_object_get(obj, field);
-	size_t mark;
-	int ret;
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v)) {
-		mark = cfg_push(c, ".%s", field);
-		ret = cfg_fail(c, "expected an array");
-		cfg_pop(c, mark);
-		return ret;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Resolve every ref of obj.field (kind) into idx[] (at most max). */
 static int refs(struct cfg_ctx *c, const struct cfg_index *ix, json_t *obj, const char *field,
 		int kind, int *idx, unsigned max, unsigned *n)
@@ -65,7 +46,7 @@ static int refs(struct cfg_ctx *c, const struct cfg_index *ix, json_t *obj, cons
 	int ret;
 
 	*n = 0;
-	if ((ret = arr_field(c, obj, field, &arr)) || !arr)
+	if ((ret = cfg_get_arr(c, obj, field, &arr)) || !arr)
 		return ret;
 	json_array_foreach(arr, i, v) {
 		mark = cfg_push(c, ".%s[%zu]", field, i);
@@ -91,7 +72,7 @@ static int rate_limiters(struct cfg_ctx *c, json_t *obj, struct xadc_ds_ratelimi
 	int ret = 0, type;
 
 	*n = 0;
-	if ((ret = arr_field(c, obj, "rate_limiters", &arr)) || !arr)
+	if ((ret = cfg_get_arr(c, obj, "rate_limiters", &arr)) || !arr)
 		return ret;
 	json_array_foreach(arr, i, v) {
 		struct xadc_ds_ratelimiter *rl = &rls[*n];
@@ -158,7 +139,7 @@ static int set_compile(struct cfg_ctx *c, const struct cfg_index *ix, struct xad
 	unsigned n, k;
 
 	p.name = json_string_value(json_object_get(obj, "name"));
-	if ((ret = arr_field(c, obj, "datascript", &arr)))
+	if ((ret = cfg_get_arr(c, obj, "datascript", &arr)))
 		return ret;
 	if (!arr || !json_array_size(arr)) {
 		mark = cfg_push(c, ".datascript");

@@ -69,6 +69,10 @@ int cfg_get_enum(struct cfg_ctx *c, json_t *obj, const char *field, const struct
  * the current path. port is in host order. */
 int cfg_parse_ip(struct cfg_ctx *c, json_t *v, uint16_t port, union xadc_sockaddr *out);
 
+/* obj[field] as an array in *out: NULL when absent or null, an error
+ * ("<path>.field: expected an array") when it is anything else. */
+int cfg_get_arr(struct cfg_ctx *c, json_t *obj, const char *field, json_t **out);
+
 /* Where cfg_ip_entries puts what it parses: a prefix (bits 0..32 or
  * 0..128) or an inclusive range of one family. Each returns 0 or a
  * negative errno after recording its error with cfg_fail. */

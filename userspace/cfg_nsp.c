@@ -54,19 +54,6 @@ static int fail_field(struct cfg_ctx *c, const char *field, const char *reason)
 }
 
 /* An optional array field: absent/null gives NULL, a non-array fails. */
-static int get_arr(struct cfg_ctx *c, json_t *obj, const char *field, json_t **out)
-{
-	json_t *v = json_object_get(obj, field);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v))
-		return fail_field(c, field, "expected an array");
-	*out = v;
-	return 0;
-}
-
 static int get_obj(struct cfg_ctx *c, json_t *obj, const char *field, json_t **out)
 {
 	json_t *v = json_object_get(obj, field);
@@ -176,7 +163,7 @@ static int client_ip_compile(struct cfg_ctx *c, const struct cfg_index *ix, json
 	if (!ret)
 		ret = ip_entries(c, m, &acc, &n);
 	if (!ret)
-		ret = get_arr(c, m, "group_refs", &arr);
+		ret = cfg_get_arr(c, m, "group_refs", &arr);
 	json_array_foreach(ret ? NULL : arr, i, v) {
 		mark = cfg_push(c, ".group_refs[%zu]", i);
 		idx = cfg_ref_resolve(c, ix, v, CFG_IPG);
@@ -220,7 +207,7 @@ static int ports_compile(struct cfg_ctx *c, json_t *m, bool allow_ranges, struct
 		return fail_field(c, "match_criteria", "required (IS_IN or IS_NOT_IN)");
 	p->present = true;
 	p->op = op;
-	if ((ret = get_arr(c, m, "ports", &arr)))
+	if ((ret = cfg_get_arr(c, m, "ports", &arr)))
 		return ret;
 	json_array_foreach(arr, i, v) {
 		mark = cfg_push(c, ".ports[%zu]", i);
@@ -236,7 +223,7 @@ static int ports_compile(struct cfg_ctx *c, json_t *m, bool allow_ranges, struct
 		p->r[p->n].lo = p->r[p->n].hi = json_integer_value(v);
 		p->n++;
 	}
-	if ((ret = get_arr(c, m, "ranges", &arr)))
+	if ((ret = cfg_get_arr(c, m, "ranges", &arr)))
 		return ret;
 	if (arr && !allow_ranges)
 		return fail_field(c, "ranges", "not accepted here (vs_port takes ports[])");
@@ -402,7 +389,7 @@ static int nsp_compile(struct cfg_ctx *c, const struct cfg_index *ix, json_t *ob
 	snprintf(n->name, sizeof(n->name), "%s", json_string_value(json_object_get(obj, "name")));
 	snprintf(n->uuid, sizeof(n->uuid), "%s",
 		 json_string_value(json_object_get(obj, "uuid")) ?: "");
-	if ((ret = get_arr(c, obj, "rules", &arr)))
+	if ((ret = cfg_get_arr(c, obj, "rules", &arr)))
 		return ret;
 	ent = calloc(json_array_size(arr) + 1, sizeof(*ent));
 	seen = json_object();
@@ -611,7 +598,7 @@ static int vs_ses(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_xdp
 	size_t i, mark;
 	int idx, ret;
 
-	if ((ret = get_arr(c, obj, "scaleout_se_refs", &arr)) || !arr || !json_array_size(arr))
+	if ((ret = cfg_get_arr(c, obj, "scaleout_se_refs", &arr)) || !arr || !json_array_size(arr))
 		return ret;
 	if (json_array_size(arr) > XADC_STEER_SES_MAX)
 		return fail_field(c, "scaleout_se_refs", "at most 32 service engines");

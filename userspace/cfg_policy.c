@@ -52,20 +52,6 @@ static int sub_obj(struct cfg_ctx *c, json_t *obj, const char *field, json_t **o
 	return 0;
 }
 
-/* obj.field as an array (a lone value counts as one), NULL when absent. */
-static int sub_arr(struct cfg_ctx *c, json_t *obj, const char *field, json_t **out)
-{
-	json_t *v = json_object_get(obj, field);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_array(v))
-		return fail_at(c, field, "expected an array%s", "");
-	*out = v;
-	return 0;
-}
-
 /* ------------------------------------------------------------ criteria */
 
 struct crit {
@@ -114,7 +100,7 @@ static int sm_groups(struct pc *pc, json_t *m, struct hp_strmatch *sm, unsigned 
 	size_t i, mark;
 	int idx, ret;
 
-	if ((ret = sub_arr(c, m, "string_group_refs", &arr)))
+	if ((ret = cfg_get_arr(c, m, "string_group_refs", &arr)))
 		return ret;
 	if (arr && json_array_size(arr) > HP_MAX_GROUPS)
 		return fail_at(c, "string_group_refs", "at most 64 groups%s", "");
@@ -275,7 +261,7 @@ static int sm_array(struct pc *pc, json_t *match, const char *field, struct hp_s
 	size_t i, mark;
 	int ret;
 
-	if ((ret = sub_arr(pc->c, match, field, &arr)) || !arr)
+	if ((ret = cfg_get_arr(pc->c, match, field, &arr)) || !arr)
 		return ret;
 	if (!pc->needs_pass) {
 		*out = calloc(json_array_size(arr) + 1, sizeof(**out));
@@ -320,7 +306,7 @@ static int method_compile(struct cfg_ctx *c, json_t *m, struct hp_match *mt)
 	size_t i, mark;
 	int k, ret;
 
-	if ((ret = in_crit(c, m, &mt->method_negate)) || (ret = sub_arr(c, m, "methods", &arr)))
+	if ((ret = in_crit(c, m, &mt->method_negate)) || (ret = cfg_get_arr(c, m, "methods", &arr)))
 		return ret;
 	mt->method_set = true;
 	json_array_foreach(arr, i, v) {
@@ -386,7 +372,7 @@ static int ints_compile(struct cfg_ctx *c, json_t *m, const char *field, const c
 	long long a, b;
 	int ret;
 
-	if ((ret = in_crit(c, m, &im->negate)) || (ret = sub_arr(c, m, field, &arr)))
+	if ((ret = in_crit(c, m, &im->negate)) || (ret = cfg_get_arr(c, m, field, &arr)))
 		return ret;
 	im->set = true;
 	json_array_foreach(arr, i, v) {
@@ -402,7 +388,7 @@ static int ints_compile(struct cfg_ctx *c, json_t *m, const char *field, const c
 		im->lo[im->n] = im->hi[im->n] = a;
 		im->n++;
 	}
-	if (rfield && (ret = sub_arr(c, m, rfield, &arr)))
+	if (rfield && (ret = cfg_get_arr(c, m, rfield, &arr)))
 		return ret;
 	json_array_foreach(rfield ? arr : NULL, i, v) {
 		mark = cfg_push(c, ".%s[%zu]", rfield, i);
@@ -452,7 +438,7 @@ static int cip_compile(struct pc *pc, json_t *m, struct hp_ipmatch *im)
 	size_t i, n = 0, mark;
 	int idx, ret;
 
-	if ((ret = in_crit(c, m, &im->negate)) || (ret = sub_arr(c, m, "group_refs", &arr)))
+	if ((ret = in_crit(c, m, &im->negate)) || (ret = cfg_get_arr(c, m, "group_refs", &arr)))
 		return ret;
 	im->set = true;
 	if (arr && json_array_size(arr) > HP_MAX_GROUPS)
@@ -723,7 +709,7 @@ static int hdr_acts(struct cfg_ctx *c, json_t *rule, struct hp_rule *r)
 	size_t i, mark;
 	int ret;
 
-	if ((ret = sub_arr(c, rule, "hdr_action", &arr)) || !arr)
+	if ((ret = cfg_get_arr(c, rule, "hdr_action", &arr)) || !arr)
 		return ret;
 	if (json_array_size(arr) > HP_MAX_HDR_ACT)
 		return fail_at(c, "hdr_action", "at most 32 header actions per rule%s", "");
@@ -767,7 +753,7 @@ static int uri_compile(struct pc *pc, json_t *obj, const char *field, const stru
 		ret = fail_at(c, "type", "only URI_PARAM_TYPE_TOKENIZED is supported, got \"%s\"",
 			      type);
 	if (!ret)
-		ret = sub_arr(c, u, "string_group_refs", &arr);
+		ret = cfg_get_arr(c, u, "string_group_refs", &arr);
 	json_array_foreach(ret ? NULL : arr, i, t) {
 		m2 = cfg_push(c, ".string_group_refs[%zu]", i);
 		idx = cfg_ref_resolve(c, pc->ix, t, CFG_SG);
@@ -784,7 +770,7 @@ static int uri_compile(struct pc *pc, json_t *obj, const char *field, const stru
 			up->groups[up->ngroups++] = &pc->s->strgroups[idx];
 	}
 	if (!ret)
-		ret = sub_arr(c, u, "tokens", &arr);
+		ret = cfg_get_arr(c, u, "tokens", &arr);
 	if (!ret && (!arr || !json_array_size(arr) || json_array_size(arr) > HP_MAX_TOKENS))
 		ret = fail_at(c, "tokens", "required: 1 to 32 tokens%s", "");
 	json_array_foreach(ret || pc->needs_pass ? NULL : arr, i, t) {
@@ -1177,7 +1163,7 @@ static int policy_compile(struct pc *pc, json_t *pol, enum hp_policy_type t, str
 	bool enable;
 	int ret;
 
-	if ((ret = sub_arr(c, pol, "rules", &rules)) || !rules)
+	if ((ret = cfg_get_arr(c, pol, "rules", &rules)) || !rules)
 		return ret;
 	if (!pc->needs_pass) {
 		p->rules = calloc(json_array_size(rules) + 1, sizeof(*p->rules));
@@ -1286,7 +1272,7 @@ static int sg_compile(struct pc *pc, json_t *obj, unsigned needs, struct xadc_na
 		 json_string_value(json_object_get(obj, "uuid")) ?: "");
 	if ((ret = cfg_get_str(c, obj, "type", "SG_TYPE_STRING", 32, &type)) ||
 	    (ret = cfg_get_bool(c, obj, "longest_match", true, &ns->longest_match)) ||
-	    (ret = sub_arr(c, obj, "kv", &kv)))
+	    (ret = cfg_get_arr(c, obj, "kv", &kv)))
 		return ret;
 	if (strcmp(type, "SG_TYPE_STRING") && strcmp(type, "SG_TYPE_KEYVAL"))
 		return fail_at(c, "type", "expected SG_TYPE_STRING or SG_TYPE_KEYVAL, got \"%s\"",

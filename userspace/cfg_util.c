@@ -413,8 +413,7 @@ json_t *cfg_normalize(struct cfg_ctx *c, json_t *doc)
 	return out;
 }
 
-/* obj[field] as an array (NULL when absent or null). */
-static int ip_arr(struct cfg_ctx *c, json_t *obj, const char *field, json_t **out)
+int cfg_get_arr(struct cfg_ctx *c, json_t *obj, const char *field, json_t **out)
 {
 	json_t *v = json_object_get(obj, field);
 	size_t mark;
@@ -484,7 +483,7 @@ int cfg_ip_entries(struct cfg_ctx *c, json_t *obj, const struct cfg_ip_sink *sin
 	size_t i, mark;
 	int ret;
 
-	if ((ret = ip_arr(c, obj, "addrs", &arr)))
+	if ((ret = cfg_get_arr(c, obj, "addrs", &arr)))
 		return ret;
 	json_array_foreach(arr, i, v) {
 		mark = cfg_push(c, ".addrs[%zu]", i);
@@ -496,7 +495,7 @@ int cfg_ip_entries(struct cfg_ctx *c, json_t *obj, const struct cfg_ip_sink *sin
 			return ret;
 		(*count)++;
 	}
-	if ((ret = ip_arr(c, obj, "prefixes", &arr)))
+	if ((ret = cfg_get_arr(c, obj, "prefixes", &arr)))
 		return ret;
 	json_array_foreach(arr, i, v) {
 		mark = cfg_push(c, ".prefixes[%zu]", i);
@@ -506,7 +505,7 @@ int cfg_ip_entries(struct cfg_ctx *c, json_t *obj, const struct cfg_ip_sink *sin
 			return ret;
 		(*count)++;
 	}
-	if ((ret = ip_arr(c, obj, "ranges", &arr)))
+	if ((ret = cfg_get_arr(c, obj, "ranges", &arr)))
 		return ret;
 	json_array_foreach(arr, i, v) {
 		mark = cfg_push(c, ".ranges[%zu]", i);
