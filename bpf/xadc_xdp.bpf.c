@@ -57,7 +57,8 @@
  *  1. Pinned flow (xadc_flows, LRU, 5-tuple -> SE copy + timestamp): from a
  *     client -> the pinned SE, whatever the current set says (an SE-set
  *     change moves only new flows). From a peer -> XDP_PASS (a peer's
- *     frame is never sent on by a pin).
+ *     frame is never sent on by a pin). A client's SYN skips the pin: a
+ *     reused source port starts a new connection (as Katran does).
  *  2. New flow (TCP SYN without ACK, or a UDP datagram of an unknown
  *     flow): from a client -> T(current); from a peer -> self. The flow is
  *     pinned there.
@@ -824,8 +825,11 @@ static __always_inline int steer(struct xdp_md *ctx, const struct pkt *p, __u32 
 	peer = peer_of(set, eth->h_source);
 	self = set->self_idx < set->nses ? set->self_idx : XADC_SE_NONE;
 
-	/* 1. pinned */
-	fv = bpf_map_lookup_elem(&xadc_flows, &fk);
+	/* 1. pinned. A client's SYN is a new connection even when its 5-tuple
+	 * is pinned: clients reuse source ports, and following a stale pin
+	 * would send the new connection to an SE that has left the set. Its
+	 * retransmissions are placed the same way (same table, same SE). */
+	fv = p->is_syn && peer >= XADC_STEER_MAX_SES ? NULL : bpf_map_lookup_elem(&xadc_flows, &fk);
 	if (fv) {
 		fv->ts_ns = bpf_ktime_get_ns();
 		if (peer < XADC_STEER_MAX_SES && !(fv->se.flags & XADC_SE_F_SELF))

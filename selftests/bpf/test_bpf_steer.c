@@ -189,6 +189,17 @@ TEST(flows_stick_and_new_flows_follow_the_new_set)
 	}
 	ASSERT_GT(moved, 20, "the new table moves flows (else this test proves nothing)");
 	ASSERT_EQ(wrong, 0, "every established flow's ACK still goes to its first SE");
+	/* A client reusing a source port: the SYN is a new connection and
+	 * follows the new table, not the old pin; the pin moves with it. */
+	for (i = 0, wrong = 0; i < 200; i++) {
+		int o = owner(new_set, 3, &s[i]);
+
+		s[i].tcp_flags = TCP_SYN_;
+		wrong += where(&s[i], NULL, new_set, 3) != expect(new_set, o);
+		s[i].tcp_flags = TCP_ACK_;
+		wrong += where(&s[i], NULL, new_set, 3) != expect(new_set, o);
+	}
+	ASSERT_EQ(wrong, 0, "a SYN on a pinned 5-tuple (port reuse) goes to the new owner");
 	for (i = 0; i < 200; i++) {
 		int o;
 

@@ -365,6 +365,18 @@ downloads_check()
 	done
 }
 
+# misrouted_diag TAG: for each request of burst TAG that B served, whether
+# an earlier burst used the same client port (a reused 5-tuple).
+misrouted_diag()
+{
+	local port earlier
+	while read -r _ _ port; do
+		earlier=$(grep -l " $port\$" "$XT_TMP"/*.out 2>/dev/null | grep -v "/$1.out" | xargs -r -n1 basename)
+		diag "$1: port $port served by B; earlier bursts with that port: ${earlier:-none}"
+	done < <(awk '$2 == "b2"' "$XT_TMP/$1.out")
+	diag "A's steering: $(ctl a -j stats | jq -c '.xdp.virtualservices' 2>/dev/null)"
+}
+
 # scale_in PHASE KIND NAME PATCH_JSON DESC: downloads on both SEs, the PATCH
 # through the API, then new connections and the downloads are judged.
 scale_in()
@@ -383,7 +395,8 @@ scale_in()
 	nf0=$(se_counter se-b new_flows)
 	burst 30 "$phase-after"
 	is "$(served "$phase-after")" 30 "$phase: 30 new connections after the change all succeed"
-	is "$(served "$phase-after" b1)" 30 "$phase: all of them are served by A"
+	is "$(served "$phase-after" b1)" 30 "$phase: all of them are served by A" ||
+		misrouted_diag "$phase-after"
 	# A's log holds all 30 ports before B's is judged to hold none.
 	log_wait a "$phase-after" "" 30
 	is "$(log_count b "$phase-after")" 0 \
