@@ -826,6 +826,13 @@ static bool build_response(const struct hp_eval_ctx *ec, const struct xadc_hp_rs
 	return true;
 }
 
+bool xadc_hp_rsp_needs_req_head(const struct xadc_vs *vs)
+{
+	const struct hp_vs *hv = vs ? vs->http_policies : NULL;
+
+	return hv && hv->rsp_req_head;
+}
+
 void xadc_hp_response(const struct xadc_vs *vs, const struct xadc_hp_req *rq,
 		      const struct xadc_hp_rsp *rp, uint8_t req_method,
 		      struct xadc_hp_result *res)

@@ -54,8 +54,8 @@ struct xadc_hp_rule;
 struct xadc_hp_req {
 	const char *buf;		/* request head bytes */
 	const struct http1_msg *m;	/* parsed over buf; NULL once the head is gone */
-	/* When m is NULL (response stage): what the proxy kept of the request.
-	 * Request header and cookie criteria then see no header. */
+	/* When m is NULL (response stage of a VS whose response rules match
+	 * no request header or cookie): what the proxy kept of the request. */
 	const char *target, *host, *method;
 	size_t target_len, host_len, method_len;
 	uint8_t version_minor;
@@ -102,6 +102,10 @@ struct xadc_hp_result {
 	bool all_headers;
 	const char *termination;	/* for the request log, or NULL */
 };
+
+/* Does a response rule of the VS match request headers or cookies? Then
+ * the proxy keeps a copy of the request head for the response stage. */
+bool xadc_hp_rsp_needs_req_head(const struct xadc_vs *vs);
 
 /* Does the VS have any policy sets? (cheap test for the proxy) */
 static inline bool xadc_hp_active(const struct xadc_vs *vs)

@@ -164,6 +164,9 @@ struct hp_set {
 /* vs->http_policies */
 struct hp_vs {
 	unsigned nsets;
+	/* a response rule matches request headers or cookies: the proxy keeps
+	 * the request head until the response (xadc_hp_rsp_needs_req_head) */
+	bool rsp_req_head;
 	struct hp_set *sets[];
 };
 

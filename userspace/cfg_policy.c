@@ -1430,8 +1430,16 @@ int cfg_policy_vs(struct cfg_ctx *c, const struct cfg_index *ix, struct xadc_sna
 	if (!hv)
 		return cfg_fail(c, "out of memory");
 	hv->nsets = n;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		const struct hp_policy *rp;
+		unsigned j;
+
 		hv->sets[i] = &db->sets[ent[i].obj];
+		rp = &hv->sets[i]->pol[HP_RSP];
+		for (j = 0; j < rp->nrules; j++)
+			if (rp->rules[j].match.nhdrs || rp->rules[j].match.cookie.set)
+				hv->rsp_req_head = true;
+	}
 	vs->http_policies = hv;
 	return 0;
 }

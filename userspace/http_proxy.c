@@ -401,9 +401,23 @@ static int stage_http_response(struct xadc_session *s, const struct http1_msg **
 	struct xadc_hp_result res;
 	struct xadc_hp_req rq;
 
+	const struct http1_msg *qm = NULL;
+	struct http1_limits lim;
+	size_t scanned = 0;
+	const char *qb = NULL;
+
 	if (!xadc_hp_active(s->vs))
 		return STAGE_CONTINUE;
-	hp_req_view(s, NULL, NULL, &rq);
+	/* The kept request head (only when a response rule needs its headers):
+	 * parsed again here, it passed the same parser once already. */
+	if (s->rc && s->rc->rqhead.data) {
+		limits_of(s->vs, &lim);
+		qb = s->rc->rqhead.data;
+		if (http1_parse_request(qb, xbuf_len(&s->rc->rqhead), &lim, &scanned,
+					&s->w->rqmsg) > 0)
+			qm = &s->w->rqmsg;
+	}
+	hp_req_view(s, qm, qm ? qb : NULL, &rq);
 	xadc_hp_response(s->vs, &rq, &rp, s->method_id, &res);
 	hp_note(s, 2, &res, &rq, &rp);
 	if (res.head) {
@@ -464,6 +478,13 @@ static void copy_log_fields(struct xadc_session *s, const struct http1_msg *m, c
 		copy_field(rc->ua, sizeof(rc->ua), &s->lua_len, b + m->hdrs[i].value.off,
 			   m->hdrs[i].value.len);
 		s->lua = rc->ua;
+	}
+	/* A head always fits a block (max_header_size is clamped to it). */
+	if (xadc_hp_rsp_needs_req_head(s->vs) && m->head_len <= XADC_BUF_SIZE &&
+	    !xadc_buf_get(&s->w->bufs, &rc->rqhead)) {
+		memcpy(rc->rqhead.data, b, m->head_len);
+		rc->rqhead.head = 0;
+		rc->rqhead.tail = m->head_len;
 	}
 }
 

@@ -81,6 +81,7 @@ struct xadc_worker {
 	struct xlist idle[XADC_IDLE_BUCKETS];
 	unsigned nidle;
 	struct http1_msg msg;		/* parse scratch, used within one call */
+	struct http1_msg rqmsg;		/* the kept request head, re-parsed for the response stage */
 };
 
 enum sess_mode { SM_HTTP = 0, SM_TUNNEL };
@@ -104,6 +105,10 @@ struct xadc_body {
  * idle keep-alive connection holds none (xadc_reqcopy_get / _put). */
 struct xadc_reqcopy {
 	char method[24], uri[1024], host[256], ua[256];
+	/* issue 4: the client's request head, kept in a pooled block until
+	 * the response stage when a response rule matches request headers or
+	 * cookies (xadc_hp_rsp_needs_req_head); data is NULL otherwise. */
+	struct xadc_buf rqhead;
 	/* issue 5: the DataScript transaction (reqvar, datascript_log, error
 	 * trace) lives exactly as long as the request, so it rides here rather
 	 * than in every session; ds_live says it has been initialised. */

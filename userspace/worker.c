@@ -342,8 +342,10 @@ struct xadc_reqcopy *xadc_reqcopy_get(struct xadc_session *s)
 	s->rc = freelist_pop(&w->free_rc, &w->nfree_rc, &w->low_rc);
 	if (!s->rc)
 		s->rc = malloc(sizeof(*s->rc));
-	if (s->rc)
+	if (s->rc) {
 		s->rc->ds_live = false;
+		s->rc->rqhead.data = NULL;
+	}
 	return s->rc;
 }
 
@@ -357,6 +359,7 @@ void xadc_reqcopy_put(struct xadc_session *s)
 		return;
 	if (s->rc->ds_live)	/* a request that ended without its log line */
 		xadc_ds_txn_end(&s->rc->ds);
+	xadc_buf_put(&w->bufs, &s->rc->rqhead);
 	freelist_push(&w->free_rc, &w->nfree_rc, MAX_CACHED_OBJS, s->rc);
 	s->rc = NULL;
 }

@@ -60,6 +60,10 @@ doc = {
                          "status_code": "HTTP_LOCAL_RESPONSE_STATUS_CODE_200",
                          "file": {"content_type": "text/plain", "file_content": "pong"}}}]},
   "http_response_policy": {"rules": [
+   {"name": "debug-echo", "index": 0,
+    "match": {"hdrs": [{"hdr": "X-Debug", "match_criteria": "HDR_EQUALS", "value": ["1"]}],
+              "cookie": {"key": "trace", "match_criteria": "HDR_EXISTS"}},
+    "hdr_action": [{"action": "HTTP_ADD_HDR", "hdr": {"name": "X-Debug-Echo", "value": {"val": "yes"}}}]},
    {"name": "hide-backend", "index": 1,
     "match": {"status": {"match_criteria": "IS_IN", "ranges": [{"begin": 200, "end": 299}]}},
     "hdr_action": [{"action": "HTTP_REMOVE_HDR", "hdr": {"name": "X-Backend"}},
@@ -100,6 +104,14 @@ is "$(xt_access_count 1 '/ping')" 0 "local response never reached the backend"
 hdrs=$(c_curl -D - -o /dev/null "$URL/plain")
 ok "$(grep -qi "^X-Backend" <<<"$hdrs" || echo 0)" "response header removed"
 like "$hdrs" 'X-Policy: on' "response header added"
+# response rules can match the request's headers and cookies (Avi's hdrs and
+# cookie in an HTTP response policy): the proxy keeps the head for them
+hdrs=$(c_curl -D - -o /dev/null -H 'X-Debug: 1' -H 'Cookie: a=b; trace=7' "$URL/plain")
+like "$hdrs" 'X-Debug-Echo: yes' "response rule on a request header and cookie: matched"
+hdrs=$(c_curl -D - -o /dev/null -H 'X-Debug: 1' "$URL/plain")
+unlike "$hdrs" 'X-Debug-Echo' "request header without the cookie: no match"
+hdrs=$(c_curl -D - -o /dev/null -H 'X-Debug: 2' -H 'Cookie: trace=7' "$URL/plain")
+unlike "$hdrs" 'X-Debug-Echo' "cookie with another header value: no match"
 
 # the request log names the rules; a log: true rule logs the request
 sleep 0.5

@@ -91,6 +91,20 @@ like()
 	return 1
 }
 
+unlike()
+{
+	local got=$1 re=$2 desc=$3
+	if ! [[ "$got" =~ $re ]]; then
+		_tap_result 0 "$desc"
+		return 0
+	fi
+	_tap_result 1 "$desc"
+	diag "  Failed test '$desc'"
+	diag "                  '${got:0:2000}'"
+	diag "          matches '$re'"
+	return 1
+}
+
 cmp_ok()
 {
 	local got=$1 op=$2 exp=$3 desc=$4
