@@ -1068,7 +1068,7 @@ static void free_redirect(struct hp_redirect *rd)
 	free_uriparam(&rd->path);
 }
 
-static void free_rule(struct hp_rule *r)
+void hp_free_rule(struct hp_rule *r)
 {
 	struct hp_match *mt = &r->match;
 	unsigned i;
@@ -1108,7 +1108,7 @@ void hp_free_set_contents(struct hp_set *set)
 
 	for (t = 0; t < HP__NTYPES; t++) {
 		for (i = 0; set->pol[t].rules && i < set->pol[t].nrules; i++)
-			free_rule(&set->pol[t].rules[i]);
+			hp_free_rule(&set->pol[t].rules[i]);
 		free(set->pol[t].rules);
 	}
 	free(set->hits);

@@ -210,5 +210,7 @@ struct hp_eval_ctx {
 };
 
 void hp_free_set_contents(struct hp_set *set);
+/* Everything a rule owns (a zeroed or partly compiled rule is fine). */
+void hp_free_rule(struct hp_rule *r);
 
 #endif

@@ -1125,6 +1125,7 @@ static int rule_compile(struct pc *pc, json_t *rule, enum hp_policy_type t, stru
 		ret = redirect_compile(pc, rule, "redirect_action", &r->match, true, &tmp.redirect);
 		if (!ret)
 			ret = rewrite_compile(pc, rule, &tmp);
+		hp_free_rule(&tmp);
 		return ret;
 	}
 	switch (t) {
@@ -1185,6 +1186,7 @@ static int policy_compile(struct pc *pc, json_t *pol, enum hp_policy_type t, str
 					       p->rules[j].name);
 		cfg_pop(c, mark);
 		if (pc->needs_pass) {
+			hp_free_rule(r);
 			if (ret)
 				return ret;
 			continue;
