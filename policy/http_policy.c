@@ -987,23 +987,67 @@ size_t xadc_hp_log_fragment_rsp(const struct xadc_hp_rsp *rp, bool all_headers, 
 
 /* ------------------------------------------------------------ stats */
 
+/* Sum of a rule's hits over every worker's slot. */
+static uint64_t rule_hits(const struct hp_set *set, const struct hp_rule *r)
+{
+	unsigned k, nw = xadc_nworkers ? xadc_nworkers : 1;
+	uint64_t sum = 0;
+
+	for (k = 0; k < nw; k++)
+		sum += __atomic_load_n(&set->hits[(size_t)k * set->stride + r->slot],
+				       __ATOMIC_RELAXED);
+	return sum;
+}
+
 static json_t *policy_stats(const struct hp_set *set, const struct hp_policy *pol)
 {
-	unsigned nw = xadc_nworkers ? xadc_nworkers : 1, i, k;
 	json_t *arr = json_array();
-	uint64_t sum;
+	unsigned i;
 
 	for (i = 0; i < pol->nrules; i++) {
 		const struct hp_rule *r = &pol->rules[i];
 
-		for (sum = 0, k = 0; k < nw; k++)
-			sum += __atomic_load_n(&set->hits[(size_t)k * set->stride + r->slot],
-					       __ATOMIC_RELAXED);
 		json_array_append_new(arr, json_pack("{ss sI sI}", "name", r->name, "index",
 						     (json_int_t)r->index, "hits",
-						     (json_int_t)sum));
+						     (json_int_t)rule_hits(set, r)));
 	}
 	return arr;
+}
+
+static const struct hp_rule *find_rule(const struct hp_policy *p, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nrules; i++)
+		if (!strcmp(p->rules[i].name, name))
+			return &p->rules[i];
+	return NULL;
+}
+
+void xadc_hp_carry_hits(struct xadc_snapshot *next, const struct xadc_snapshot *prev)
+{
+	const struct hp_db *pdb = prev ? prev->hpsets : NULL;
+	struct hp_db *ndb = next ? next->hpsets : NULL;
+	const struct hp_rule *old;
+	unsigned i, j, t, r;
+
+	for (i = 0; pdb && ndb && i < ndb->nsets; i++) {
+		struct hp_set *ns = &ndb->sets[i];
+
+		for (j = 0; j < pdb->nsets && strcmp(pdb->sets[j].name, ns->name); j++)
+			;
+		if (j == pdb->nsets || !ns->hits || !pdb->sets[j].hits)
+			continue;
+		for (t = 0; t < HP__NTYPES; t++) {
+			for (r = 0; r < ns->pol[t].nrules; r++) {
+				old = find_rule(&pdb->sets[j].pol[t], ns->pol[t].rules[r].name);
+				/* worker 0's slot: next is not live yet, nobody writes it */
+				if (old)
+					ns->hits[ns->pol[t].rules[r].slot] =
+					    rule_hits(&pdb->sets[j], old);
+			}
+		}
+	}
 }
 
 json_t *xadc_hp_stats_json(const struct xadc_snapshot *s)

@@ -140,6 +140,14 @@ size_t xadc_hp_log_fragment_rsp(const struct xadc_hp_rsp *rp, bool all_headers, 
 /* Per-rule hit counters of the snapshot's policy sets:
  * [{"name": set, "http_security_policy": [{"name", "index", "hits"}],...}] */
 json_t *xadc_hp_stats_json(const struct xadc_snapshot *s);
+/*
+ * Carry the per-rule hit counters of prev (the live snapshot) into next
+ * before next goes live, matching rules by (policy set name, policy type,
+ * rule name): applying a change does not zero the counters of rules it
+ * kept. Hits counted on prev after the copy (requests still running on it
+ * during the swap) are not carried. prev may be NULL.
+ */
+void xadc_hp_carry_hits(struct xadc_snapshot *next, const struct xadc_snapshot *prev);
 
 /* Free what the policy compiler hung on a snapshot (groups, sets, the
  * VSs' http_policies). Called by snapshot_free; NULL fields are fine. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cfg_internal.h"
+#include "../policy/http_policy.h"
 
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t *store; /* store form, built-ins excluded */
@@ -159,6 +160,16 @@ static json_t *counts(json_t *doc)
 	return c;
 }
 
+/* issue 4: per-rule hit counters survive an apply that keeps the rule. */
+static void store_carry_hits(struct xadc_snapshot *snap)
+{
+	struct xadc_snapshot *live = xadc_snapshot_current();
+
+	xadc_hp_carry_hits(snap, live);
+	if (live)
+		xadc_snapshot_put(live);
+}
+
 /*
  * Compile next (store form); if that works and, when persist is set, the
  * state file is written, make next the store and publish. Takes a
@@ -185,6 +196,7 @@ static int commit(json_t *next, bool persist, uint64_t *gen, json_t **warnings, 
 	store = next;
 	if (gen)
 		*gen = snap->generation;
+	store_carry_hits(snap);
 	xadc_snapshot_publish(snap);
 	if (publish_cb)
 		publish_cb(snap);

@@ -126,6 +126,14 @@ is "$(jq -r .http_response_policy_rule_name <<<"$line")" hide-backend "log: resp
 hits=$(xadcctl_se -j stats | jq '[.httppolicysets[] | select(.name == "ps") | .http_security_policy[] | select(.name == "deny-group") | .hits] | add')
 is "$hits" 1 "per-rule hit counter in /api/stats"
 like "$(xadcctl_se stats)" 'deny-group' "xadcctl stats lists policy rules"
+# an apply that keeps the rule keeps its counter (Avi's counters are not
+# reset by unrelated changes)
+res=$(api_curl -X PATCH -H 'Content-Type: application/json' \
+	--data-binary '{"description": "touched"}' http://x/api/pool/web)
+ok "$(jq -e '.error == null' <<<"$res" >/dev/null && echo 0)" "unrelated change (pool description) applied" ||
+	diag "$(head -c 400 <<<"$res")"
+hits=$(xadcctl_se -j stats | jq '[.httppolicysets[] | select(.name == "ps") | .http_security_policy[] | select(.name == "deny-group") | .hits] | add')
+is "$hits" 1 "the rule's hit counter survived the apply"
 
 # deleting a referenced group fails
 res=$(api_curl -X DELETE http://x/api/stringgroup/deny-paths)
