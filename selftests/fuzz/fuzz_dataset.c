@@ -18,7 +18,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "../../policy/dataset.h"
+#include "../lib/dataset_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,60 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                                      \
 	} while (0)
 
-static unsigned char fold(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-static bool same(const char *a, const char *b, size_t n, bool nc)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (nc ? fold(a[i]) != fold(b[i]) : a[i] != b[i])
-			return false;
-	return true;
-}
-
-/* The documented answer: EQUALS/CONTAINS lowest index; BEGINS/ENDS the
- * longest key, the lowest index among equal lengths. -1: no match. */
-static long ref_plain(const struct xadc_str_entry *e, size_t n, enum xadc_sop op, bool nc,
-		      const char *s, size_t len)
-{
-	long best = -1;
-	size_t i, p;
-
-	for (i = 0; i < n; i++) {
-		size_t kl = e[i].key_len;
-		bool hit = false;
-
-		switch (op) {
-		case XADC_SOP_EQUALS:
-			hit = kl == len && same(e[i].key, s, len, nc);
-			break;
-		case XADC_SOP_BEGINS_WITH:
-			hit = kl <= len && same(e[i].key, s, kl, nc);
-			break;
-		case XADC_SOP_ENDS_WITH:
-			hit = kl <= len && same(e[i].key, s + len - kl, kl, nc);
-			break;
-		case XADC_SOP_CONTAINS:
-			for (p = 0; !hit && p + kl <= len; p++)
-				hit = same(e[i].key, s + p, kl, nc);
-			break;
-		default:
-			break;
-		}
-		if (!hit)
-			continue;
-		if (op == XADC_SOP_EQUALS || op == XADC_SOP_CONTAINS)
-			return (long)i;
-		if (best < 0 || kl > e[best].key_len)
-			best = (long)i;
-	}
-	return best;
-}
-
 /* Every plain operator, both cases, on query q. */
 static void check_plain(const struct xadc_strset *set, const struct xadc_str_entry *e, size_t n,
 			const char *q, size_t qlen)
@@ -98,7 +44,7 @@ static void check_plain(const struct xadc_strset *set, const struct xadc_str_ent
 
 	for (nc = 0; nc < 2; nc++) {
 		for (op = XADC_SOP_EQUALS; op <= XADC_SOP_CONTAINS; op++) {
-			long want = ref_plain(e, n, op, nc, q, qlen);
+			long want = ds_ref_match(e, n, op, nc, q, qlen);
 			bool got = xadc_strset_match(set, op, nc, q, qlen, &hit);
 
 			CHECK(got == (want >= 0), names[op]);
