@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "policy_int.h"
+#include "xadc/hwriter.h"
 
 const char *const hp_method_names[HP_NMETHODS] = {
 	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT",
@@ -303,32 +304,12 @@ static void note_rule(struct xadc_hp_result *res, const struct hp_rule *r)
 
 /* ------------------------------------------------------------ writers */
 
-struct wr {
-	char *p;
-	size_t len, cap;
-	bool over;
-};
 
-static void wr_put(struct wr *w, const char *s, size_t n)
-{
-	if (w->over || n > w->cap - w->len) {
-		w->over = true;
-		return;
-	}
-	memcpy(w->p + w->len, s, n);
-	w->len += n;
-}
-
-static void wr_str(struct wr *w, const char *s)
-{
-	wr_put(w, s, strlen(s));
-}
-
-static void wr_num(struct wr *w, unsigned long long v)
+static void wr_num(struct xadc_hw *w, unsigned long long v)
 {
 	char b[24];
 
-	wr_put(w, b, snprintf(b, sizeof(b), "%llu", v));
+	xadc_hw_put(w, b, snprintf(b, sizeof(b), "%llu", v));
 }
 
 /* The value of a header variable into the thread's var buffer. */
@@ -359,17 +340,17 @@ static const char *var_value(enum hp_var v, const struct xadc_hp_req *rq, size_t
 	return b;
 }
 
-static void wr_hdr_act(struct wr *w, const struct hp_hdr_act *a, const struct xadc_hp_req *rq)
+static void wr_hdr_act(struct xadc_hw *w, const struct hp_hdr_act *a, const struct xadc_hp_req *rq)
 {
 	const char *v = a->val;
 	size_t vl = a->val_len;
 
 	if (a->var)
 		v = var_value(a->var, rq, &vl);
-	wr_put(w, a->name, a->name_len);
-	wr_put(w, ": ", 2);
-	wr_put(w, v, vl);
-	wr_put(w, "\r\n", 2);
+	xadc_hw_put(w, a->name, a->name_len);
+	xadc_hw_put(w, ": ", 2);
+	xadc_hw_put(w, v, vl);
+	xadc_hw_put(w, "\r\n", 2);
 }
 
 /* Is header name (b, sl) removed or replaced by an edit? */
@@ -384,7 +365,7 @@ static bool edited(const struct hp_edit_list *ed, const char *b, struct http1_sl
 	return false;
 }
 
-static void wr_edits(struct wr *w, const struct hp_edit_list *ed, const struct xadc_hp_req *rq)
+static void wr_edits(struct xadc_hw *w, const struct hp_edit_list *ed, const struct xadc_hp_req *rq)
 {
 	unsigned i;
 
@@ -409,43 +390,43 @@ static size_t redirect_location(const struct hp_redirect *rd, const struct hp_ev
 				char *out, size_t cap)
 {
 	struct hp_scratch *sc = scratch();
-	struct wr w = {.p = out, .cap = cap};
+	struct xadc_hw w = {.p = out, .cap = cap};
 	bool https = rd->proto < 0 ? ec->rq->https : rd->proto == 1;
 	const char *port = NULL;
 	size_t port_len = 0;
 	int n;
 
-	wr_str(&w, https ? "https://" : "http://");
+	xadc_hw_str(&w, https ? "https://" : "http://");
 	if (rd->host.set && (n = hp_uri_expand(&rd->host, ec, '.', sc->host, sizeof(sc->host))) > 0)
-		wr_put(&w, sc->host, n);
+		xadc_hw_put(&w, sc->host, n);
 	else if (ec->host_present)
-		wr_put(&w, ec->host, ec->host_len);
+		xadc_hw_put(&w, ec->host, ec->host_len);
 	else if (ec->rq->vip)
-		wr_str(&w, xadc_sockaddr_ip(ec->rq->vip, sc->var, sizeof(sc->var)));
+		xadc_hw_str(&w, xadc_sockaddr_ip(ec->rq->vip, sc->var, sizeof(sc->var)));
 	if (rd->port) {
 		if (rd->port != (https ? 443 : 80)) {
-			wr_put(&w, ":", 1);
+			xadc_hw_put(&w, ":", 1);
 			wr_num(&w, rd->port);
 		}
 	} else if (rd->proto < 0 && ec->host_len < ec->host_full_len) {
 		/* same protocol: keep the port the client used */
 		port = ec->host_full + ec->host_len;
 		port_len = ec->host_full_len - ec->host_len;
-		wr_put(&w, port, port_len);
+		xadc_hw_put(&w, port, port_len);
 	}
 	if (rd->path.set) {
-		wr_put(&w, "/", 1);
+		xadc_hw_put(&w, "/", 1);
 		n = hp_uri_expand(&rd->path, ec, '/', sc->path, sizeof(sc->path));
 		if (n > 0)
-			wr_put(&w, sc->path, n);
+			xadc_hw_put(&w, sc->path, n);
 	} else if (ec->path_len) {
-		wr_put(&w, ec->path, ec->path_len);
+		xadc_hw_put(&w, ec->path, ec->path_len);
 	} else {
-		wr_put(&w, "/", 1);
+		xadc_hw_put(&w, "/", 1);
 	}
 	if (rd->keep_query && ec->query_len) {
-		wr_put(&w, "?", 1);
-		wr_put(&w, ec->query, ec->query_len);
+		xadc_hw_put(&w, "?", 1);
+		xadc_hw_put(&w, ec->query, ec->query_len);
 	}
 	return w.over ? 0 : w.len;
 }
@@ -551,32 +532,32 @@ void xadc_hp_security(const struct xadc_vs *vs, const struct xadc_hp_req *rq,
 /* ------------------------------------------------------------ request */
 
 /* The request line's target after a rewrite into w. */
-static void wr_rewritten_target(struct wr *w, const struct hp_rule *rw, const struct hp_eval_ctx *ec)
+static void wr_rewritten_target(struct xadc_hw *w, const struct hp_rule *rw, const struct hp_eval_ctx *ec)
 {
 	struct hp_scratch *sc = scratch();
 	bool q = false;
 	int n;
 
 	if (rw->rw_path.set) {
-		wr_put(w, "/", 1);
+		xadc_hw_put(w, "/", 1);
 		n = hp_uri_expand(&rw->rw_path, ec, '/', sc->path, sizeof(sc->path));
 		if (n > 0)
-			wr_put(w, sc->path, n);
+			xadc_hw_put(w, sc->path, n);
 		else if (n < 0)
 			w->over = true;
 	} else {
-		wr_put(w, ec->path_len ? ec->path : "/", ec->path_len ? ec->path_len : 1);
+		xadc_hw_put(w, ec->path_len ? ec->path : "/", ec->path_len ? ec->path_len : 1);
 	}
 	if (!rw->rw_query_set || rw->rw_keep_query) {
 		if (ec->query_len) {
-			wr_put(w, "?", 1);
-			wr_put(w, ec->query, ec->query_len);
+			xadc_hw_put(w, "?", 1);
+			xadc_hw_put(w, ec->query, ec->query_len);
 			q = true;
 		}
 	}
 	if (rw->rw_query_set && rw->rw_add_len) {
-		wr_put(w, q ? "&" : "?", 1);
-		wr_put(w, rw->rw_add, rw->rw_add_len);
+		xadc_hw_put(w, q ? "&" : "?", 1);
+		xadc_hw_put(w, rw->rw_add, rw->rw_add_len);
 	}
 }
 
@@ -589,7 +570,7 @@ static bool build_request(const struct hp_eval_ctx *ec, const struct hp_edit_lis
 	const struct xadc_hp_req *rq = ec->rq;
 	const struct http1_msg *m = rq->m;
 	struct hp_scratch *sc = scratch();
-	struct wr w = {.p = sc->head, .cap = sizeof(sc->head)};
+	struct xadc_hw w = {.p = sc->head, .cap = sizeof(sc->head)};
 	struct http1_limits l2 = *lim;
 	const char *b = rq->buf;
 	char host[1024];
@@ -603,39 +584,39 @@ static bool build_request(const struct hp_eval_ctx *ec, const struct hp_edit_lis
 		if (hn <= 0)
 			return false;
 	}
-	wr_put(&w, b + m->method.off, m->method.len);
-	wr_put(&w, " ", 1);
+	xadc_hw_put(&w, b + m->method.off, m->method.len);
+	xadc_hw_put(&w, " ", 1);
 	if (rw && (rw->rw_path.set || rw->rw_query_set))
 		wr_rewritten_target(&w, rw, ec);
 	else
-		wr_put(&w, b + m->target.off, m->target.len);
-	wr_str(&w, m->version_minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
+		xadc_hw_put(&w, b + m->target.off, m->target.len);
+	xadc_hw_str(&w, m->version_minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
 	for (i = 0; i < m->nhdrs; i++) {
 		const struct http1_header *h = &m->hdrs[i];
 
 		if (h->id == H1_HDR_HOST && hn > 0) {
 			if (host_done)
 				continue;
-			wr_str(&w, "Host: ");
-			wr_put(&w, host, hn);
-			wr_put(&w, "\r\n", 2);
+			xadc_hw_str(&w, "Host: ");
+			xadc_hw_put(&w, host, hn);
+			xadc_hw_put(&w, "\r\n", 2);
 			host_done = true;
 			continue;
 		}
 		if (edited(ed, b, h->name))
 			continue;
-		wr_put(&w, b + h->name.off, h->name.len);
-		wr_put(&w, ": ", 2);
-		wr_put(&w, b + h->value.off, h->value.len);
-		wr_put(&w, "\r\n", 2);
+		xadc_hw_put(&w, b + h->name.off, h->name.len);
+		xadc_hw_put(&w, ": ", 2);
+		xadc_hw_put(&w, b + h->value.off, h->value.len);
+		xadc_hw_put(&w, "\r\n", 2);
 	}
 	if (hn > 0 && !host_done) {
-		wr_str(&w, "Host: ");
-		wr_put(&w, host, hn);
-		wr_put(&w, "\r\n", 2);
+		xadc_hw_str(&w, "Host: ");
+		xadc_hw_put(&w, host, hn);
+		xadc_hw_put(&w, "\r\n", 2);
 	}
 	wr_edits(&w, ed, rq);
-	wr_put(&w, "\r\n", 2);
+	xadc_hw_put(&w, "\r\n", 2);
 	if (w.over)
 		return false;
 	l2.max_head = sizeof(sc->head);
@@ -736,7 +717,7 @@ static size_t rewrite_location(const struct hp_redirect *rd, const struct hp_eva
 			       const char *v, size_t n)
 {
 	struct hp_scratch *sc = scratch();
-	struct wr w = {.p = sc->loc, .cap = sizeof(sc->loc)};
+	struct xadc_hw w = {.p = sc->loc, .cap = sizeof(sc->loc)};
 	struct loc_parts lp;
 	const char *colon;
 	size_t hl;
@@ -746,34 +727,34 @@ static size_t rewrite_location(const struct hp_redirect *rd, const struct hp_eva
 	loc_split(v, n, &lp);
 	https = rd->proto < 0 ? lp.https : rd->proto == 1;
 	if (lp.absolute || rd->proto >= 0 || rd->host.set || rd->port) {
-		wr_str(&w, https ? "https://" : "http://");
+		xadc_hw_str(&w, https ? "https://" : "http://");
 		colon = lp.auth ? memrchr(lp.auth, ':', lp.auth_len) : NULL;
 		hl = colon ? (size_t)(colon - lp.auth) : lp.auth_len;
 		if (rd->host.set &&
 		    (k = hp_uri_expand(&rd->host, ec, '.', sc->host, sizeof(sc->host))) > 0)
-			wr_put(&w, sc->host, k);
+			xadc_hw_put(&w, sc->host, k);
 		else if (lp.auth)
-			wr_put(&w, lp.auth, hl);
+			xadc_hw_put(&w, lp.auth, hl);
 		else if (ec->host_present)
-			wr_put(&w, ec->host, ec->host_len);
+			xadc_hw_put(&w, ec->host, ec->host_len);
 		if (rd->port && rd->port != (https ? 443 : 80)) {
-			wr_put(&w, ":", 1);
+			xadc_hw_put(&w, ":", 1);
 			wr_num(&w, rd->port);
 		} else if (!rd->port && colon && rd->proto < 0) {
-			wr_put(&w, colon, lp.auth + lp.auth_len - colon);
+			xadc_hw_put(&w, colon, lp.auth + lp.auth_len - colon);
 		}
 	}
 	if (rd->path.set) {
-		wr_put(&w, "/", 1);
+		xadc_hw_put(&w, "/", 1);
 		k = hp_uri_expand(&rd->path, ec, '/', sc->path, sizeof(sc->path));
 		if (k > 0)
-			wr_put(&w, sc->path, k);
+			xadc_hw_put(&w, sc->path, k);
 	} else {
-		wr_put(&w, lp.path_len ? lp.path : "/", lp.path_len ? lp.path_len : 1);
+		xadc_hw_put(&w, lp.path_len ? lp.path : "/", lp.path_len ? lp.path_len : 1);
 	}
 	if (rd->keep_query && lp.query_len) {
-		wr_put(&w, "?", 1);
-		wr_put(&w, lp.query, lp.query_len);
+		xadc_hw_put(&w, "?", 1);
+		xadc_hw_put(&w, lp.query, lp.query_len);
 	}
 	return w.over ? 0 : w.len;
 }
@@ -784,37 +765,37 @@ static bool build_response(const struct hp_eval_ctx *ec, const struct xadc_hp_rs
 {
 	const struct http1_msg *m = rp->m;
 	struct hp_scratch *sc = scratch();
-	struct wr w = {.p = sc->head, .cap = sizeof(sc->head)};
+	struct xadc_hw w = {.p = sc->head, .cap = sizeof(sc->head)};
 	struct http1_limits lim = {
 		.max_head = sizeof(sc->head), .max_headers = HTTP1_MAX_HEADERS, .max_uri = 8192};
 	const char *b = rp->buf;
 	size_t scanned = 0, ln;
 	unsigned i;
 
-	wr_str(&w, "HTTP/1.1 ");
+	xadc_hw_str(&w, "HTTP/1.1 ");
 	wr_num(&w, m->status);
-	wr_put(&w, " ", 1);
-	wr_put(&w, b + m->reason.off, m->reason.len);
-	wr_put(&w, "\r\n", 2);
+	xadc_hw_put(&w, " ", 1);
+	xadc_hw_put(&w, b + m->reason.off, m->reason.len);
+	xadc_hw_put(&w, "\r\n", 2);
 	for (i = 0; i < m->nhdrs; i++) {
 		const struct http1_header *h = &m->hdrs[i];
 
 		if (edited(ed, b, h->name))
 			continue;
-		wr_put(&w, b + h->name.off, h->name.len);
-		wr_put(&w, ": ", 2);
+		xadc_hw_put(&w, b + h->name.off, h->name.len);
+		xadc_hw_put(&w, ": ", 2);
 		if (h->id == H1_HDR_LOCATION && lr) {
 			ln = rewrite_location(&lr->redirect, ec, b + h->value.off, h->value.len);
 			if (!ln)
 				return false;
-			wr_put(&w, sc->loc, ln);
+			xadc_hw_put(&w, sc->loc, ln);
 		} else {
-			wr_put(&w, b + h->value.off, h->value.len);
+			xadc_hw_put(&w, b + h->value.off, h->value.len);
 		}
-		wr_put(&w, "\r\n", 2);
+		xadc_hw_put(&w, "\r\n", 2);
 	}
 	wr_edits(&w, ed, ec->rq);
-	wr_put(&w, "\r\n", 2);
+	xadc_hw_put(&w, "\r\n", 2);
 	if (w.over)
 		return false;
 	if (http1_parse_response(sc->head, w.len, &lim, req_method, &scanned, &sc->msg) !=
@@ -865,41 +846,41 @@ void xadc_hp_response(const struct xadc_vs *vs, const struct xadc_hp_req *rq,
 
 /* ------------------------------------------------------------ log */
 
-static void wr_json_str(struct wr *w, const char *s, size_t n)
+static void wr_json_str(struct xadc_hw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	char esc[6] = {'\\', 'u', '0', '0'};
 	size_t i;
 
-	wr_put(w, "\"", 1);
+	xadc_hw_put(w, "\"", 1);
 	for (i = 0; i < n; i++) {
 		unsigned char c = s[i];
 
 		if (c == '"' || c == '\\') {
 			esc[1] = c;
-			wr_put(w, esc, 2);
+			xadc_hw_put(w, esc, 2);
 			esc[1] = 'u';
 		} else if (c < 0x20 || c >= 0x7f) {
 			/* bytes >= 0x7f as \u00XX keep the line valid JSON */
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			wr_put(w, esc, 6);
+			xadc_hw_put(w, esc, 6);
 		} else {
-			wr_put(w, (const char *)&c, 1);
+			xadc_hw_put(w, (const char *)&c, 1);
 		}
 	}
-	wr_put(w, "\"", 1);
+	xadc_hw_put(w, "\"", 1);
 }
 
 /* "headers":{name: value, ...}; a repeated name gets its values joined
  * with ", " (JSON objects have unique keys). Stops before cap. */
-static void wr_headers(struct wr *w, const char *b, const struct http1_msg *m)
+static void wr_headers(struct xadc_hw *w, const char *b, const struct http1_msg *m)
 {
 	unsigned i, j;
 	size_t good;
 	bool first = true, dup;
 
-	wr_str(w, ",\"headers\":{");
+	xadc_hw_str(w, ",\"headers\":{");
 	for (i = 0; i < m->nhdrs && !w->over; i++) {
 		const struct http1_header *h = &m->hdrs[i];
 
@@ -910,13 +891,13 @@ static void wr_headers(struct wr *w, const char *b, const struct http1_msg *m)
 			continue;
 		good = w->len;
 		if (!first)
-			wr_put(w, ",", 1);
+			xadc_hw_put(w, ",", 1);
 		wr_json_str(w, b + h->name.off, h->name.len);
-		wr_put(w, ":", 1);
+		xadc_hw_put(w, ":", 1);
 		/* the value: every occurrence joined */
 		{
 			char tmp[4096];
-			struct wr v = {.p = tmp, .cap = sizeof(tmp)};
+			struct xadc_hw v = {.p = tmp, .cap = sizeof(tmp)};
 
 			for (j = i; j < m->nhdrs; j++) {
 				const struct http1_header *k = &m->hdrs[j];
@@ -925,8 +906,8 @@ static void wr_headers(struct wr *w, const char *b, const struct http1_msg *m)
 				    strncasecmp(b + k->name.off, b + h->name.off, h->name.len))
 					continue;
 				if (v.len)
-					wr_put(&v, ", ", 2);
-				wr_put(&v, b + k->value.off, k->value.len);
+					xadc_hw_put(&v, ", ", 2);
+				xadc_hw_put(&v, b + k->value.off, k->value.len);
 			}
 			wr_json_str(w, tmp, v.len);
 		}
@@ -938,28 +919,28 @@ static void wr_headers(struct wr *w, const char *b, const struct http1_msg *m)
 	}
 	/* room for the closing brace was kept by the caller's cap */
 	w->over = false;
-	wr_put(w, "}", 1);
+	xadc_hw_put(w, "}", 1);
 }
 
 size_t xadc_hp_log_fragment(const struct xadc_hp_req *rq, bool all_headers, char *out,
 			    size_t cap)
 {
-	struct wr w = {.p = out, .cap = cap > 8 ? cap - 8 : 0};
+	struct xadc_hw w = {.p = out, .cap = cap > 8 ? cap - 8 : 0};
 	const struct http1_msg *m = rq->m;
 
 	if (!m || cap < 64)
 		return 0;
-	wr_str(&w, ",\"significant\":true,\"request\":{\"method\":");
+	xadc_hw_str(&w, ",\"significant\":true,\"request\":{\"method\":");
 	wr_json_str(&w, rq->buf + m->method.off, m->method.len);
-	wr_str(&w, ",\"uri\":");
+	xadc_hw_str(&w, ",\"uri\":");
 	wr_json_str(&w, rq->buf + m->target.off, m->target.len);
-	wr_str(&w, m->version_minor ? ",\"version\":\"HTTP/1.1\"" : ",\"version\":\"HTTP/1.0\"");
+	xadc_hw_str(&w, m->version_minor ? ",\"version\":\"HTTP/1.1\"" : ",\"version\":\"HTTP/1.0\"");
 	if (w.over)
 		return 0;
 	if (all_headers)
 		wr_headers(&w, rq->buf, m);
 	w.cap = cap;
-	wr_put(&w, "}", 1);
+	xadc_hw_put(&w, "}", 1);
 	if (w.over)
 		return 0;
 	out[w.len < cap ? w.len : cap - 1] = '\0';
@@ -969,16 +950,16 @@ size_t xadc_hp_log_fragment(const struct xadc_hp_req *rq, bool all_headers, char
 size_t xadc_hp_log_fragment_rsp(const struct xadc_hp_rsp *rp, bool all_headers, char *out,
 				size_t cap)
 {
-	struct wr w = {.p = out, .cap = cap > 8 ? cap - 8 : 0};
+	struct xadc_hw w = {.p = out, .cap = cap > 8 ? cap - 8 : 0};
 
 	if (!rp->m || cap < 64)
 		return 0;
-	wr_str(&w, ",\"significant\":true,\"response\":{\"status\":");
+	xadc_hw_str(&w, ",\"significant\":true,\"response\":{\"status\":");
 	wr_num(&w, rp->m->status);
 	if (all_headers)
 		wr_headers(&w, rp->buf, rp->m);
 	w.cap = cap;
-	wr_put(&w, "}", 1);
+	xadc_hw_put(&w, "}", 1);
 	if (w.over)
 		return 0;
 	out[w.len < cap ? w.len : cap - 1] = '\0';

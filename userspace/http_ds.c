@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "http_ds.h"
+#include "xadc/hwriter.h"
 
 #define DSX_MAX_RESP_HDRS 32
 
@@ -611,33 +612,17 @@ static int dsx_finish(struct dsx *d, enum xadc_ds_verdict v)
 	return 0;
 }
 
-struct hw {
-	char *p;
-	size_t len, cap;
-	bool over;
-};
-
-static void hw_put(struct hw *h, const char *s, size_t n)
-{
-	if (h->over || n > h->cap - h->len) {
-		h->over = true;
-		return;
-	}
-	memcpy(h->p + h->len, s, n);
-	h->len += n;
-}
-
-static void hw_fields(struct hw *h, const struct dsx_side *sd)
+static void hw_fields(struct xadc_hw *h, const struct dsx_side *sd)
 {
 	unsigned i;
 
 	for (i = 0; i < sd->n; i++) {
-		hw_put(h, sd->h[i].n, sd->h[i].nl);
-		hw_put(h, ": ", 2);
-		hw_put(h, sd->h[i].v, sd->h[i].vl);
-		hw_put(h, "\r\n", 2);
+		xadc_hw_put(h, sd->h[i].n, sd->h[i].nl);
+		xadc_hw_put(h, ": ", 2);
+		xadc_hw_put(h, sd->h[i].v, sd->h[i].vl);
+		xadc_hw_put(h, "\r\n", 2);
 	}
-	hw_put(h, "\r\n", 2);
+	xadc_hw_put(h, "\r\n", 2);
 }
 
 static bool same_framing(const struct http1_msg *a, const struct http1_msg *b)
@@ -650,16 +635,16 @@ static bool same_framing(const struct http1_msg *a, const struct http1_msg *b)
 static bool rebuild_req(struct dsx *d, const struct http1_msg **m, const char **b)
 {
 	struct http1_limits lim = { XADC_BUF_SIZE - 1, HTTP1_MAX_HEADERS, XADC_BUF_SIZE };
-	struct hw h = { .p = d->head, .cap = sizeof(d->head) };
+	struct xadc_hw h = { .p = d->head, .cap = sizeof(d->head) };
 	const char *m0, *u, *v;
 	size_t ml, ul, vl, scanned = 0;
 
 	a_req_line(d, &m0, &ml, &u, &ul, &v, &vl);
-	hw_put(&h, m0, ml);
-	hw_put(&h, " ", 1);
-	hw_put(&h, u, ul);
+	xadc_hw_put(&h, m0, ml);
+	xadc_hw_put(&h, " ", 1);
+	xadc_hw_put(&h, u, ul);
 	/* at HTTP_REQ_DATA the head is the one for the server: always 1.1 */
-	hw_put(&h, d->s->client_minor || d->evt == XADC_DS_EVT_HTTP_REQ_DATA ? " HTTP/1.1\r\n"
+	xadc_hw_put(&h, d->s->client_minor || d->evt == XADC_DS_EVT_HTTP_REQ_DATA ? " HTTP/1.1\r\n"
 									   : " HTTP/1.0\r\n",
 	       11);
 	hw_fields(&h, side(d, XADC_DS_REQ));
@@ -674,15 +659,15 @@ static bool rebuild_req(struct dsx *d, const struct http1_msg **m, const char **
 static bool rebuild_resp(struct dsx *d, const struct http1_msg **m, const char **b)
 {
 	struct http1_limits lim = { XADC_BUF_SIZE - 1, HTTP1_MAX_HEADERS, XADC_BUF_SIZE };
-	struct hw h = { .p = d->head, .cap = sizeof(d->head) };
+	struct xadc_hw h = { .p = d->head, .cap = sizeof(d->head) };
 	char line[32];
 	size_t scanned = 0;
 	int n;
 
 	n = snprintf(line, sizeof(line), "HTTP/1.1 %u ", (*m)->status);
-	hw_put(&h, line, n);
-	hw_put(&h, *b + (*m)->reason.off, (*m)->reason.len);
-	hw_put(&h, "\r\n", 2);
+	xadc_hw_put(&h, line, n);
+	xadc_hw_put(&h, *b + (*m)->reason.off, (*m)->reason.len);
+	xadc_hw_put(&h, "\r\n", 2);
 	hw_fields(&h, side(d, XADC_DS_RESP));
 	if (h.over ||
 	    http1_parse_response(d->head, h.len, &lim, d->s->method_id, &scanned, &d->msg) !=

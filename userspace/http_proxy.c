@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 
 #include "proxy_int.h"
+#include "xadc/hwriter.h"
 #include "http_ds.h"	/* issue 5 */
 #include "../policy/http_policy.h"	/* issue 4 */
 
@@ -93,38 +94,17 @@ static void server_release(struct xadc_session *s)
 
 /* ------------------------------------------------------ head writer */
 
-struct hw {
-	char *p;
-	uint32_t len, cap;
-	bool over;
-};
-
-static void hw_put(struct hw *h, const char *s, size_t n)
+static void hw_slice(struct xadc_hw *h, const char *base, struct http1_slice sl)
 {
-	if (h->over || n > h->cap - h->len) {
-		h->over = true;
-		return;
-	}
-	memcpy(h->p + h->len, s, n);
-	h->len += n;
+	xadc_hw_put(h, base + sl.off, sl.len);
 }
 
-static void hw_str(struct hw *h, const char *s)
-{
-	hw_put(h, s, strlen(s));
-}
-
-static void hw_slice(struct hw *h, const char *base, struct http1_slice sl)
-{
-	hw_put(h, base + sl.off, sl.len);
-}
-
-static void hw_hdr(struct hw *h, const char *base, const struct http1_header *hd)
+static void hw_hdr(struct xadc_hw *h, const char *base, const struct http1_header *hd)
 {
 	hw_slice(h, base, hd->name);
-	hw_put(h, ": ", 2);
+	xadc_hw_put(h, ": ", 2);
 	hw_slice(h, base, hd->value);
-	hw_put(h, "\r\n", 2);
+	xadc_hw_put(h, "\r\n", 2);
 }
 
 /* ------------------------------------------------------ local replies */
@@ -494,13 +474,13 @@ static bool build_req_head(struct xadc_session *s, const struct http1_msg *m, co
 {
 	const struct xadc_http_profile *hp = &s->vs->http;
 	const char *xff = hp->xff_name[0] ? hp->xff_name : "X-Forwarded-For";
-	struct hw h = { .p = s->rout.data, .cap = XADC_BUF_SIZE };
+	struct xadc_hw h = { .p = s->rout.data, .cap = XADC_BUF_SIZE };
 	bool first_xff = true;
 	char ip[64];
 	unsigned i;
 
 	hw_slice(&h, b, m->method);
-	hw_put(&h, " ", 1);
+	xadc_hw_put(&h, " ", 1);
 	if (m->target.len && (b[m->target.off] == '/' || b[m->target.off] == '*')) {
 		hw_slice(&h, b, m->target);
 	} else {
@@ -508,13 +488,13 @@ static bool build_req_head(struct xadc_session *s, const struct http1_msg *m, co
 		if (m->path.len)
 			hw_slice(&h, b, m->path);
 		else
-			hw_put(&h, "/", 1);
+			xadc_hw_put(&h, "/", 1);
 		if (m->query.len) {
-			hw_put(&h, "?", 1);
+			xadc_hw_put(&h, "?", 1);
 			hw_slice(&h, b, m->query);
 		}
 	}
-	hw_str(&h, " HTTP/1.1\r\n");
+	xadc_hw_str(&h, " HTTP/1.1\r\n");
 	for (i = 0; i < m->nhdrs; i++) {
 		const struct http1_header *hd = &m->hdrs[i];
 
@@ -529,39 +509,39 @@ static bool build_req_head(struct xadc_session *s, const struct http1_msg *m, co
 		hw_hdr(&h, b, hd);
 	}
 	if (!(m->flags & H1_F_HAS_HOST)) {
-		hw_str(&h, "Host: ");
-		hw_str(&h, xadc_sockaddr_str(&s->vaddr, ip, sizeof(ip)));
-		hw_put(&h, "\r\n", 2);
+		xadc_hw_str(&h, "Host: ");
+		xadc_hw_str(&h, xadc_sockaddr_str(&s->vaddr, ip, sizeof(ip)));
+		xadc_hw_put(&h, "\r\n", 2);
 	}
 	if (m->body == H1_BODY_CHUNKED)
-		hw_str(&h, "Transfer-Encoding: chunked\r\n");
+		xadc_hw_str(&h, "Transfer-Encoding: chunked\r\n");
 	if (s->upgrade && m->hdr_idx[H1_HDR_UPGRADE] >= 0) {
-		hw_str(&h, "Connection: upgrade\r\nUpgrade: ");
+		xadc_hw_str(&h, "Connection: upgrade\r\nUpgrade: ");
 		hw_slice(&h, b, m->hdrs[m->hdr_idx[H1_HDR_UPGRADE]].value);
-		hw_put(&h, "\r\n", 2);
+		xadc_hw_put(&h, "\r\n", 2);
 	}
 	if (hp->xff_enabled) {
 		/* one field: every existing value, then the client's address */
-		hw_str(&h, xff);
-		hw_put(&h, ": ", 2);
+		xadc_hw_str(&h, xff);
+		xadc_hw_put(&h, ": ", 2);
 		for (i = 0; i < m->nhdrs; i++) {
 			const struct http1_header *hd = &m->hdrs[i];
 
 			if (!http1_slice_eq(b, hd->name, xff) || !hd->value.len)
 				continue;
 			if (!first_xff)
-				hw_put(&h, ", ", 2);
+				xadc_hw_put(&h, ", ", 2);
 			hw_slice(&h, b, hd->value);
 			first_xff = false;
 		}
 		if (!first_xff)
-			hw_put(&h, ", ", 2);
-		hw_str(&h, xadc_addr_str(&s->caddr, ip));
-		hw_put(&h, "\r\n", 2);
+			xadc_hw_put(&h, ", ", 2);
+		xadc_hw_str(&h, xadc_addr_str(&s->caddr, ip));
+		xadc_hw_put(&h, "\r\n", 2);
 	}
 	if (hp->xfp_enabled)
-		hw_str(&h, "X-Forwarded-Proto: http\r\n");
-	hw_put(&h, "\r\n", 2);
+		xadc_hw_str(&h, "X-Forwarded-Proto: http\r\n");
+	xadc_hw_put(&h, "\r\n", 2);
 	if (h.over)
 		return false;
 	s->rout.head = 0;
@@ -985,7 +965,7 @@ static bool srv_step(struct xadc_session *s)
 /* Re-serialise the final response head into cout. */
 static bool build_resp_head(struct xadc_session *s, const struct http1_msg *m, const char *b)
 {
-	struct hw h = { .p = s->cout.data + s->cout.tail, .cap = xbuf_room(&s->cout) };
+	struct xadc_hw h = { .p = s->cout.data + s->cout.tail, .cap = xbuf_room(&s->cout) };
 	char line[64], cookie[80];
 	unsigned i;
 
@@ -994,40 +974,40 @@ static bool build_resp_head(struct xadc_session *s, const struct http1_msg *m, c
 	line[9] += m->status / 100 % 10;
 	line[10] += m->status / 10 % 10;
 	line[11] += m->status % 10;
-	hw_put(&h, line, 13);
+	xadc_hw_put(&h, line, 13);
 	hw_slice(&h, b, m->reason);
-	hw_put(&h, "\r\n", 2);
+	xadc_hw_put(&h, "\r\n", 2);
 	for (i = 0; i < m->nhdrs; i++)
 		if (!m->hdrs[i].hop_by_hop)
 			hw_hdr(&h, b, &m->hdrs[i]);
 	if (m->body == H1_BODY_CHUNKED)
-		hw_str(&h, "Transfer-Encoding: chunked\r\n");
+		xadc_hw_str(&h, "Transfer-Encoding: chunked\r\n");
 	if (m->status == 101) {
-		hw_str(&h, "Connection: upgrade\r\n");
+		xadc_hw_str(&h, "Connection: upgrade\r\n");
 		if (m->hdr_idx[H1_HDR_UPGRADE] >= 0) {
-			hw_str(&h, "Upgrade: ");
+			xadc_hw_str(&h, "Upgrade: ");
 			hw_slice(&h, b, m->hdrs[m->hdr_idx[H1_HDR_UPGRADE]].value);
-			hw_put(&h, "\r\n", 2);
+			xadc_hw_put(&h, "\r\n", 2);
 		}
 	} else if (!s->keepalive) {
-		hw_str(&h, "Connection: close\r\n");
+		xadc_hw_str(&h, "Connection: close\r\n");
 	} else if (s->client_minor == 0) {
-		hw_str(&h, "Connection: keep-alive\r\n");
+		xadc_hw_str(&h, "Connection: keep-alive\r\n");
 	}
 	if (s->set_cookie && s->pool && s->server &&
 	    xadc_lb_cookie_value(s->server, cookie, sizeof(cookie)) > 0) {
-		hw_str(&h, "Set-Cookie: ");
-		hw_str(&h, s->pool->persist_cookie);
-		hw_put(&h, "=", 1);
-		hw_str(&h, cookie);
-		hw_str(&h, "; Path=/; HttpOnly");
+		xadc_hw_str(&h, "Set-Cookie: ");
+		xadc_hw_str(&h, s->pool->persist_cookie);
+		xadc_hw_put(&h, "=", 1);
+		xadc_hw_str(&h, cookie);
+		xadc_hw_str(&h, "; Path=/; HttpOnly");
 		if (s->pool->persist_timeout_s) {
 			snprintf(line, sizeof(line), "; Max-Age=%u", s->pool->persist_timeout_s);
-			hw_str(&h, line);
+			xadc_hw_str(&h, line);
 		}
-		hw_put(&h, "\r\n", 2);
+		xadc_hw_put(&h, "\r\n", 2);
 	}
-	hw_put(&h, "\r\n", 2);
+	xadc_hw_put(&h, "\r\n", 2);
 	if (h.over)
 		return false;
 	s->cout.tail += h.len;
