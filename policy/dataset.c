@@ -192,14 +192,14 @@ size_t xadc_strset_count(const struct xadc_strset *s)
 }
 
 /* Accepts any (op, nocase); dispatches to the engine built for it. */
-bool xadc_strset_match(const struct xadc_strset *s, enum xadc_sop op, bool nocase,
-		       const char *str, size_t len, struct xadc_str_hit *hit)
+uint32_t xadc_strset_find(const struct xadc_strset *s, enum xadc_sop op, bool nocase,
+			  const char *str, size_t len)
 {
 	const int nc = nocase ? 1 : 0;
 	uint32_t idx = DS_NONE;
 
 	if (!s || (!str && len))
-		return false;
+		return DS_NONE;
 	if (!str)
 		str = "";
 	switch (op) {
@@ -226,6 +226,14 @@ bool xadc_strset_match(const struct xadc_strset *s, enum xadc_sop op, bool nocas
 	default:
 		break;
 	}
+	return idx;
+}
+
+bool xadc_strset_match(const struct xadc_strset *s, enum xadc_sop op, bool nocase,
+		       const char *str, size_t len, struct xadc_str_hit *hit)
+{
+	uint32_t idx = xadc_strset_find(s, op, nocase, str, len);
+
 	if (idx == DS_NONE)
 		return false;
 	if (hit) {

@@ -71,7 +71,7 @@ typedef bool (*ds_trie_visit_fn)(void *ctx, const uint32_t *idx, uint32_t cnt);
 void ds_trie_walk(const struct ds_trie *t, const char *str, size_t len, ds_trie_visit_fn visit,
 		  void *ctx);
 
-/* --- CONTAINS: Aho-Corasick automaton (dataset_ac.c) --------------------- */
+/* --- CONTAINS: windowed filter then verify, Aho-Corasick fallback (dataset_ac.c) */
 struct ds_ac;
 struct ds_ac *ds_ac_build(const struct ds_entry *e, uint32_t n, bool nocase);
 void ds_ac_free(struct ds_ac *a);

@@ -51,21 +51,24 @@ static struct hp_scratch *scratch(void)
 static bool str_hit(const struct hp_strmatch *sm, const char *s, size_t n,
 		    const struct xadc_strset **re_set, uint32_t *re_idx)
 {
-	struct xadc_str_hit h;
+	uint32_t idx = XADC_STRSET_NONE;
 	unsigned i;
 
-	if (sm->lit && xadc_strset_match(sm->lit, sm->op, sm->nocase, s, n, &h)) {
+	if (sm->lit)
+		idx = xadc_strset_find(sm->lit, sm->op, sm->nocase, s, n);
+	if (idx != XADC_STRSET_NONE) {
 		if (re_set) {
 			*re_set = sm->lit;
-			*re_idx = h.index;
+			*re_idx = idx;
 		}
 		return true;
 	}
 	for (i = 0; i < sm->ngroups; i++) {
-		if (xadc_strset_match(sm->groups[i], sm->op, sm->nocase, s, n, &h)) {
+		idx = xadc_strset_find(sm->groups[i], sm->op, sm->nocase, s, n);
+		if (idx != XADC_STRSET_NONE) {
 			if (re_set) {
 				*re_set = sm->groups[i];
-				*re_idx = h.index;
+				*re_idx = idx;
 			}
 			return true;
 		}
