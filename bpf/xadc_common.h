@@ -25,6 +25,7 @@
 #define XADC_NSP_MAX_RULES	64	/* one bit per rule in a __u64 */
 #define XADC_NSP_MAX_PORTS	8	/* port ranges per rule per condition */
 #define XADC_NSP_MAX_PREFIXES	(1 << 20) /* LPM trie entries per family, all policies */
+#define XADC_NSP_MAX_HOSTS	(1 << 20) /* host-map entries per family, all policies */
 #define XADC_RL_MAX_ENTRIES	65536	/* token buckets (LRU) */
 #define XADC_IPV6_MAX_EXTHDR	6	/* extension headers skipped before giving up */
 
@@ -70,9 +71,25 @@ struct xadc_lpm6_key {
 	__u8 addr[16];
 };
 
-/* LPM value: bit i set when rule i's client-IP set contains the whole prefix.
- * Userspace makes it the union over every configured prefix covering this
- * one, because the trie only returns the longest match. */
+/* Host entries (/32, /128) live in hash maps instead of the tries: a hash
+ * lookup costs the same at 10 or 100,000 entries, where the trie walk grows
+ * with its depth. A host is the longest possible match, so a hit is the
+ * answer; only on a miss may the trie (non-host prefixes only) be asked. */
+struct xadc_nsp_host4_key {
+	__u32 nsp_id;		/* host order */
+	__u32 gen;
+	__u8 addr[4];		/* network order */
+};
+
+struct xadc_nsp_host6_key {
+	__u32 nsp_id;
+	__u32 gen;
+	__u8 addr[16];
+};
+
+/* LPM and host value: bit i set when rule i's client-IP set contains the
+ * whole prefix. Userspace makes it the union over every configured prefix
+ * covering this one, because each lookup returns the longest match only. */
 struct xadc_lpm_val {
 	__u64 rules;
 };
@@ -105,11 +122,19 @@ struct xadc_nsp_rule_k {
 	struct xadc_port_range vsport[XADC_NSP_MAX_PORTS];
 };
 
+/* Generation flags: the generation has no entry of that family in its LPM
+ * trie (all its prefixes of the family are hosts, or there are none), so a
+ * host-map miss means "in no rule's set" without a trie walk. The bits say
+ * what is absent so that a generation written before they existed (0, with
+ * hosts still in the trie, from a pinned map) keeps being looked up in full. */
+#define XADC_NSP_F_NO_LPM4	(1U << 0)
+#define XADC_NSP_F_NO_LPM6	(1U << 1)
+
 /* One policy generation: rules in order, and which rules have which kind
  * of client-IP condition. */
 struct xadc_nsp_rules {
 	__u32 nrules;
-	__u32 pad;
+	__u32 flags;		/* XADC_NSP_F_* */
 	__u64 ip_in_mask;	/* rules with client_ip IS_IN */
 	__u64 ip_not_mask;	/* rules with client_ip IS_NOT_IN */
 	__u64 ip_any_mask;	/* rules without a client_ip condition */

@@ -8,9 +8,12 @@
  * extension headers), then TCP/UDP ports; look up (dst address, dst port,
  * proto) in xadc_vips; not a VIP -> XDP_PASS untouched. For a VIP with a
  * policy, evaluate its active generation: ordered rules, first match wins,
- * no match -> allow. Client-IP matching of the whole policy costs one LPM
- * lookup (the trie value is the bitmap of rules whose IP set contains the
- * address); ports are checked only for the candidate rules.
+ * no match -> allow. Client-IP matching of the whole policy costs one hash
+ * lookup, and an LPM trie lookup only on a miss when the generation has
+ * non-host prefixes of that family (both values are the bitmap of rules
+ * whose IP set contains the address; host entries, /32 and /128, are kept
+ * in the hash maps, everything shorter in the tries); ports are checked
+ * only for the candidate rules.
  *
  * Packets the policy is not about, and what happens to them:
  *  - ARP, LLDP, any non-IP ethertype: XDP_PASS (counted not_ip).
@@ -155,6 +158,24 @@ struct {
 	__type(key, struct xadc_lpm6_key);
 	__type(value, struct xadc_lpm_val);
 } xadc_nsp_lpm6 SEC(".maps");
+
+/* Host entries of every policy generation, allocated on use like the
+ * tries' (a preallocated 2^20-entry map would pin its memory up front). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XADC_NSP_MAX_HOSTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xadc_nsp_host4_key);
+	__type(value, struct xadc_lpm_val);
+} xadc_nsp_host4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XADC_NSP_MAX_HOSTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xadc_nsp_host6_key);
+	__type(value, struct xadc_lpm_val);
+} xadc_nsp_host6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -457,27 +478,51 @@ static __always_inline bool ports_match(const struct xadc_nsp_rule_k *r, const s
 	return true;
 }
 
-/* Bitmap of rules whose client-IP set contains p's source address. */
-static __always_inline __u64 ip_bits(__u32 nsp_id, __u32 gen, const struct pkt *p)
+/* Rule bitmap of p's client address in generation gen of policy nsp_id,
+ * whose rules value has flags gen_flags: the host entry when there is one
+ * (the longest possible match), else the trie's longest non-host prefix,
+ * skipped when the generation has none of that family.
+ *
+ * A global function on purpose: the verifier checks it once, on its own,
+ * and the caller sees an unknown scalar back. Inlined, each way out of it
+ * (host hit, no trie, trie hit, trie miss) is a separate state through the
+ * rest of the program, past the verifier's instruction budget. */
+__noinline __u64 xadc_nsp_ip_bits(__u32 nsp_id, __u32 gen, __u32 gen_flags, const struct pkt *p)
 {
 	struct xadc_lpm_val *v;
 
+	if (!p)
+		return 0;
 	if (p->family == 4) {
+		struct xadc_nsp_host4_key hk = { .nsp_id = nsp_id, .gen = gen };
 		struct xadc_lpm4_key k = {
 			.prefixlen = 64 + 32,
 			.nsp_id = bpf_htonl(nsp_id),
 			.gen = bpf_htonl(gen),
 		};
 
+		__builtin_memcpy(hk.addr, p->saddr + 12, 4);
+		v = bpf_map_lookup_elem(&xadc_nsp_host4, &hk);
+		if (v)
+			return v->rules;
+		if (gen_flags & XADC_NSP_F_NO_LPM4)
+			return 0;
 		__builtin_memcpy(k.addr, p->saddr + 12, 4);
 		v = bpf_map_lookup_elem(&xadc_nsp_lpm4, &k);
 	} else {
+		struct xadc_nsp_host6_key hk = { .nsp_id = nsp_id, .gen = gen };
 		struct xadc_lpm6_key k = {
 			.prefixlen = 64 + 128,
 			.nsp_id = bpf_htonl(nsp_id),
 			.gen = bpf_htonl(gen),
 		};
 
+		__builtin_memcpy(hk.addr, p->saddr, 16);
+		v = bpf_map_lookup_elem(&xadc_nsp_host6, &hk);
+		if (v)
+			return v->rules;
+		if (gen_flags & XADC_NSP_F_NO_LPM6)
+			return 0;
 		__builtin_memcpy(k.addr, p->saddr, 16);
 		v = bpf_map_lookup_elem(&xadc_nsp_lpm6, &k);
 	}
@@ -945,7 +990,7 @@ int xadc_xdp(struct xdp_md *ctx)
 	if (!rules)
 		goto out;
 
-	bits = ip_bits(rk.nsp_id, rk.gen, &p);
+	bits = xadc_nsp_ip_bits(rk.nsp_id, rk.gen, rules->flags, &p);
 	pos = first_match(rules, &p,
 			  (bits & rules->ip_in_mask) | (~bits & rules->ip_not_mask) |
 				  rules->ip_any_mask);

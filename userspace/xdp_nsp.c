@@ -3,16 +3,20 @@
  * xdp_nsp.c - compile a network security policy (struct xadc_nsp_policy)
  * into the XDP program's maps and switch to it atomically.
  *
- * Client-IP sets become LPM trie entries keyed by (policy, generation,
- * prefix): ranges are split into prefixes, and since the trie answers with
- * the longest matching prefix only, each entry carries the union of the
- * rule bits of every configured prefix that covers it. A new generation is
- * written beside the active one, then the one-word generation pointer of
- * the policy is flipped, then the old generation is deleted: a packet sees
- * one whole policy or the other.
+ * Client-IP sets become entries keyed by (policy, generation, prefix):
+ * ranges are split into prefixes, and since a lookup answers with the
+ * longest matching prefix only, each entry carries the union of the rule
+ * bits of every configured prefix that covers it. Host entries (/32, /128)
+ * go into hash maps, shorter prefixes into the LPM tries, and the
+ * generation's rules value says which family has no trie entry at all, so
+ * the program can answer a host-map miss without walking a trie. A new
+ * generation is written beside the active one, then the one-word generation
+ * pointer of the policy is flipped, then the old generation is deleted: a
+ * packet sees one whole policy or the other.
  */
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,18 +331,31 @@ static void fill_rules(struct xadc_nsp_rules *rs, const struct xadc_nsp_policy *
 	}
 }
 
-/* Write one family's entries for (nsp_id, gen). */
+#define HOST_BATCH 4096	/* keys per batched map syscall */
+
+/* write_hosts and purge_hosts treat both host key types alike. */
+_Static_assert(offsetof(struct xadc_nsp_host4_key, addr) ==
+		       offsetof(struct xadc_nsp_host6_key, addr) &&
+	       sizeof(struct xadc_nsp_host4_key) == offsetof(struct xadc_nsp_host6_key, addr) + 4,
+	       "a host4 key is the first bytes of a host6 key");
+
+/* Write family fam's non-host entries of e[0..n) for (nsp_id, gen) into the
+ * trie fd; *ntrie gets how many there were. */
 static int write_lpm(int fd, int fam, uint32_t nsp_id, uint32_t gen,
-		     const struct xadc_nsp_lpm_entry *e, size_t n)
+		     const struct xadc_nsp_lpm_entry *e, size_t n, size_t *ntrie)
 {
+	unsigned w = fam == 4 ? 32 : 128;
 	struct xadc_lpm6_key k6;
 	struct xadc_lpm4_key k4;
 	struct xadc_lpm_val v;
 	size_t i;
 
+	*ntrie = 0;
 	for (i = 0; i < n; i++) {
 		void *k;
 
+		if (e[i].len == w)
+			continue;
 		v.rules = e[i].bits;
 		if (fam == 4) {
 			k4 = (struct xadc_lpm4_key){ .prefixlen = 64 + e[i].len,
@@ -360,8 +377,75 @@ static int write_lpm(int fd, int fam, uint32_t nsp_id, uint32_t gen,
 			       i, n, strerror(-err));
 			return err == -ENOSPC ? -E2BIG : err;
 		}
+		(*ntrie)++;
 	}
 	return 0;
+}
+
+/* Write family fam's host entries of e[0..n) for (nsp_id, gen) into the
+ * host map fd, HOST_BATCH per syscall: a host list of 10^5 entries is the
+ * common large policy, and one syscall per entry would dominate install. */
+static int write_hosts(int fd, int fam, uint32_t nsp_id, uint32_t gen,
+		       const struct xadc_nsp_lpm_entry *e, size_t n)
+{
+	size_t ksz = fam == 4 ? sizeof(struct xadc_nsp_host4_key) :
+				sizeof(struct xadc_nsp_host6_key);
+	unsigned w = fam == 4 ? 32 : 128;
+	struct xadc_lpm_val *vals = NULL;
+	struct xadc_nsp_host6_key k;
+	uint8_t *keys = NULL;
+	size_t i, m = 0, done = 0;
+	int err = 0;
+
+	keys = calloc(HOST_BATCH, ksz);
+	vals = calloc(HOST_BATCH, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i <= n; i++) {
+		/* Flush a full batch, and what is left after the last entry. */
+		if (m == HOST_BATCH || (i == n && m)) {
+			__u32 cnt = m;
+
+			if (bpf_map_update_batch(fd, keys, vals, &cnt, NULL)) {
+				err = -errno;
+				pr_err("xdp", "policy %u: writing IPv%d host %zu: %s", nsp_id, fam,
+				       done + cnt, strerror(-err));
+				if (err == -ENOSPC)
+					err = -E2BIG;
+				goto out;
+			}
+			done += m;
+			m = 0;
+		}
+		if (i == n || e[i].len != w)
+			continue;
+		/* A host4 key is a host6 key's first 12 bytes (asserted above). */
+		k = (struct xadc_nsp_host6_key){ .nsp_id = nsp_id, .gen = gen };
+		memcpy(k.addr, e[i].addr, w / 8);
+		memcpy(keys + m * ksz, &k, ksz);
+		vals[m++].rules = e[i].bits;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* Write family fam's entries: hosts to host_fd, the rest to lpm_fd. *no_lpm
+ * is set when no entry went to the trie. */
+static int write_family(int lpm_fd, int host_fd, int fam, uint32_t nsp_id, uint32_t gen,
+			const struct xadc_nsp_lpm_entry *e, size_t n, bool *no_lpm)
+{
+	size_t ntrie;
+	int err;
+
+	err = write_lpm(lpm_fd, fam, nsp_id, gen, e, n, &ntrie);
+	if (!err)
+		err = write_hosts(host_fd, fam, nsp_id, gen, e, n);
+	*no_lpm = !ntrie;
+	return err;
 }
 
 /* Delete every trie entry of nsp_id whose generation is not keep (keep 0:
@@ -402,6 +486,69 @@ out:
 	return err;
 }
 
+/* Delete every host entry of nsp_id whose generation is not keep (keep 0:
+ * all). The keys are read and deleted HOST_BATCH per syscall (see
+ * write_hosts); both key types begin with nsp_id and gen in host order. */
+static int purge_hosts(int fd, size_t ksz, uint32_t nsp_id, uint32_t keep)
+{
+	struct xadc_lpm_val *vals = NULL;
+	uint8_t *keys = NULL, *del = NULL;
+	size_t n = 0, cap = 0, i, j;
+	__u32 batch = 0, cnt;
+	bool first = true, last = false;
+	int err = 0;
+
+	keys = calloc(HOST_BATCH, ksz);
+	vals = calloc(HOST_BATCH, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!last) {
+		cnt = HOST_BATCH;
+		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &cnt,
+					 NULL)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+			last = true; /* the end; cnt keys were still read */
+		}
+		first = false;
+		for (i = 0; i < cnt; i++) {
+			const struct xadc_nsp_host4_key *k = (const void *)(keys + i * ksz);
+
+			if (k->nsp_id != nsp_id || k->gen == keep)
+				continue;
+			if (n == cap) {
+				uint8_t *nd;
+
+				cap = cap ? cap * 2 : HOST_BATCH;
+				nd = realloc(del, cap * ksz);
+				if (!nd) {
+					err = -ENOMEM;
+					goto out;
+				}
+				del = nd;
+			}
+			memcpy(del + n++ * ksz, k, ksz);
+		}
+	}
+	for (i = 0; i < n; i += HOST_BATCH) {
+		cnt = n - i < HOST_BATCH ? n - i : HOST_BATCH;
+		if (!bpf_map_delete_batch(fd, del + i * ksz, &cnt, NULL))
+			continue;
+		/* A key gone meanwhile stops the batch: finish one by one. */
+		for (j = i; j < i + HOST_BATCH && j < n; j++)
+			bpf_map_delete_elem(fd, del + j * ksz);
+	}
+out:
+	free(keys);
+	free(vals);
+	free(del);
+	return err;
+}
+
 static int purge_rules(int fd, uint32_t nsp_id, uint32_t keep)
 {
 	struct xadc_nsp_rules_key cur, next, del[2 * XADC_XDP_MAX_NSP];
@@ -430,6 +577,12 @@ static int purge(struct xadc_xdp *x, uint32_t nsp_id, uint32_t keep)
 		err = purge_lpm(bpf_map__fd(x->skel->maps.xadc_nsp_lpm6),
 				sizeof(struct xadc_lpm6_key), nsp_id, keep);
 	if (!err)
+		err = purge_hosts(bpf_map__fd(x->skel->maps.xadc_nsp_host4),
+				  sizeof(struct xadc_nsp_host4_key), nsp_id, keep);
+	if (!err)
+		err = purge_hosts(bpf_map__fd(x->skel->maps.xadc_nsp_host6),
+				  sizeof(struct xadc_nsp_host6_key), nsp_id, keep);
+	if (!err)
 		err = purge_rules(bpf_map__fd(x->skel->maps.xadc_nsp_rules), nsp_id, keep);
 	return err;
 }
@@ -449,6 +602,7 @@ int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_
 	struct xadc_nsp_rules_key rk;
 	struct xadc_nsp_rules *rs = NULL;
 	size_t n4 = 0, n6 = 0;
+	bool no_lpm4 = false, no_lpm6 = false;
 	uint32_t old, gen;
 	unsigned i;
 	int err;
@@ -476,9 +630,14 @@ int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_
 	err = purge(x, nsp_id, old);
 	if (err)
 		goto out;
-	err = write_lpm(bpf_map__fd(x->skel->maps.xadc_nsp_lpm4), 4, nsp_id, gen, e4, n4);
+	err = write_family(bpf_map__fd(x->skel->maps.xadc_nsp_lpm4),
+			   bpf_map__fd(x->skel->maps.xadc_nsp_host4), 4, nsp_id, gen, e4, n4,
+			   &no_lpm4);
 	if (!err)
-		err = write_lpm(bpf_map__fd(x->skel->maps.xadc_nsp_lpm6), 6, nsp_id, gen, e6, n6);
+		err = write_family(bpf_map__fd(x->skel->maps.xadc_nsp_lpm6),
+				   bpf_map__fd(x->skel->maps.xadc_nsp_host6), 6, nsp_id, gen, e6,
+				   n6, &no_lpm6);
+	rs->flags = (no_lpm4 ? XADC_NSP_F_NO_LPM4 : 0) | (no_lpm6 ? XADC_NSP_F_NO_LPM6 : 0);
 	rk.nsp_id = nsp_id;
 	rk.gen = gen;
 	if (!err && bpf_map_update_elem(bpf_map__fd(x->skel->maps.xadc_nsp_rules), &rk, rs, BPF_ANY))

@@ -3,8 +3,12 @@
  * test_bpf_nsp_diff.c - differential test of the XDP network security
  * policy against the reference evaluator (policy/nsp_eval.c): random rule
  * sets (v4/v6 prefixes, ranges, IS_IN/IS_NOT_IN, port sets) and random
- * packets, compared on the matched rule and the verdict. Also: a policy
- * with 100,000 prefixes loads and answers correctly.
+ * packets, compared on the matched rule and the verdict. Host entries
+ * (/32, /128) take the program's hash path and shorter prefixes its trie
+ * path, so policies mix both, overlapping, and per family sometimes hold
+ * hosts only (the program then skips the trie on a hash miss); packets are
+ * drawn often from the policy's own hosts and their neighbours. Also: a
+ * policy with 100,000 prefixes loads and answers correctly.
  *
  * XADC_SEED=<n> replays a run; XADC_DIFF_POLICIES=<n> changes the count.
  */
@@ -53,11 +57,17 @@ static void rand_addr(int fam, uint8_t *a)
 	}
 }
 
+/* Per family of the current policy ([0] IPv4, [1] IPv6): every prefix is a
+ * host and every range one address, so the family has no trie entry. */
+static bool hosts_only[2];
+
 static unsigned rand_len(int fam)
 {
+	if (hosts_only[fam == 6] || rn(3) == 0)
+		return fam == 4 ? 32 : 128;
 	if (rn(20) == 0)
 		return rn(3) * 4; /* occasionally a very short one: /0, /4, /8 */
-	return fam == 4 ? 20 + rn(13) : 54 + rn(75);
+	return fam == 4 ? 20 + rn(12) : 54 + rn(74);
 }
 
 #define MAXP 8
@@ -109,7 +119,10 @@ static void rand_rule(struct xadc_nsp_rule *r, struct gen_rule *g, unsigned idx)
 
 		g->r[i].family = fam;
 		rand_addr(fam, a);
-		rand_addr(fam, b);
+		if (hosts_only[fam == 6])
+			memcpy(b, a, 16);
+		else
+			rand_addr(fam, b);
 		memcpy(g->r[i].lo, memcmp(a, b, n) <= 0 ? a : b, 16);
 		memcpy(g->r[i].hi, memcmp(a, b, n) <= 0 ? b : a, 16);
 	}
@@ -123,6 +136,78 @@ static void rand_rule(struct xadc_nsp_rule *r, struct gen_rule *g, unsigned idx)
 
 static int prog;
 static struct xadc_xdp *X;
+
+/* Is a (family fam) the address of a host prefix of r? */
+static bool is_host_of(const struct xadc_nsp_rule *r, int fam, const uint8_t *a)
+{
+	unsigned w = fam == 4 ? 32 : 128, j;
+
+	for (j = 0; j < r->nprefixes; j++)
+		if (r->prefixes[j].family == fam && r->prefixes[j].len == w &&
+		    !memcmp(r->prefixes[j].addr, a, w / 8))
+			return true;
+	return false;
+}
+
+/* Does a non-host prefix or a range of more than one address of r contain
+ * a? (Written here, not taken from the evaluator, to count coverage.) */
+static bool in_wider_of(const struct xadc_nsp_rule *r, int fam, const uint8_t *a)
+{
+	unsigned w = fam == 4 ? 32 : 128, n = w / 8, j, b;
+
+	for (j = 0; j < r->nprefixes; j++) {
+		const struct xadc_nsp_prefix *p = &r->prefixes[j];
+
+		if (p->family != fam || p->len == w)
+			continue;
+		for (b = 0; b < p->len; b++)
+			if (((p->addr[b / 8] ^ a[b / 8]) >> (7 - b % 8)) & 1)
+				break;
+		if (b == p->len)
+			return true;
+	}
+	for (j = 0; j < r->nranges; j++) {
+		const struct xadc_nsp_range *g = &r->ranges[j];
+
+		if (g->family == fam && memcmp(g->lo, g->hi, n) &&
+		    memcmp(g->lo, a, n) <= 0 && memcmp(a, g->hi, n) <= 0)
+			return true;
+	}
+	return false;
+}
+
+/* A packet's client address: often a host of the policy (a host prefix
+ * or a range end) or its neighbour, else anywhere in the universe. */
+static void rand_client(const struct xadc_nsp_policy *pol, int fam, uint8_t *a)
+{
+	unsigned n = fam == 4 ? 4 : 16, tries, pick = rn(10);
+
+	rand_addr(fam, a);
+	if (pick >= 5)
+		return;
+	for (tries = 0; tries < 8; tries++) {
+		const struct xadc_nsp_rule *r = &pol->rules[rn(pol->nrules)];
+
+		if (r->nprefixes && rn(3)) {
+			const struct xadc_nsp_prefix *p = &r->prefixes[rn(r->nprefixes)];
+
+			if (p->family != fam || p->len != n * 8)
+				continue;
+			memcpy(a, p->addr, n);
+		} else if (r->nranges) {
+			const struct xadc_nsp_range *g = &r->ranges[rn(r->nranges)];
+
+			if (g->family != fam)
+				continue;
+			memcpy(a, rn(2) ? g->lo : g->hi, n);
+		} else {
+			continue;
+		}
+		if (pick == 4)
+			a[n - 1] += rn(2) ? 1 : -1;
+		return;
+	}
+}
 
 static struct xadc_xdp_last last(void)
 {
@@ -192,7 +277,7 @@ TEST(differential_random_policies)
 	const char *env = getenv("XADC_SEED"), *envn = getenv("XADC_DIFF_POLICIES");
 	unsigned npol = envn ? (unsigned)atoi(envn) : 2000, i, j, k;
 	uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ getpid();
-	unsigned long compared = 0, drops = 0, matched = 0;
+	unsigned long compared = 0, drops = 0, matched = 0, host = 0, overlap = 0, only = 0;
 	bool failed = false;
 
 	if (!setup())
@@ -204,6 +289,8 @@ TEST(differential_random_policies)
 		struct xadc_nsp_policy pol = { .rules = rules };
 
 		pol.nrules = rn(8) == 0 ? XADC_NSP_RULES_MAX - rn(8) : 1 + rn(12);
+		hosts_only[0] = rn(3) == 0;
+		hosts_only[1] = rn(3) == 0;
 		for (j = 0; j < pol.nrules; j++)
 			rand_rule(&rules[j], &gens[j], j);
 		if (!ASSERT_OK(xadc_xdp_nsp_install(X, 1, &pol), "install"))
@@ -215,8 +302,17 @@ TEST(differential_random_policies)
 			int want, verdict, want_verdict;
 			struct xadc_xdp_last l;
 
+			bool is_host = false, wider = false;
+
 			ep.family = rn(2) ? 4 : 6;
-			rand_addr(ep.family, ep.client_addr);
+			rand_client(&pol, ep.family, ep.client_addr);
+			for (j = 0; j < pol.nrules; j++) {
+				is_host |= is_host_of(&rules[j], ep.family, ep.client_addr);
+				wider |= in_wider_of(&rules[j], ep.family, ep.client_addr);
+			}
+			host += is_host;
+			overlap += is_host && wider;
+			only += hosts_only[ep.family == 6];
 			ep.has_ports = true;
 			ep.client_port = 990 + rn(100);
 			ep.vs_port = rn(2) ? 80 : 443;
@@ -250,10 +346,17 @@ TEST(differential_random_policies)
 	}
 	printf("# %u policies, %lu packets compared, %lu matched a rule, %lu dropped\n", i,
 	       compared, matched, drops);
+	printf("# %lu from a host entry (%lu also inside a wider prefix or range), %lu of a "
+	       "hosts-only family\n", host, overlap, only);
 	ASSERT_FALSE(failed, "no disagreement");
 	/* The inputs must exercise both outcomes, or the comparison proves little. */
 	ASSERT_GT(drops, compared / 10, "a fair share of drops");
 	ASSERT_GT(compared - matched, compared / 20, "a fair share of unmatched packets");
+	/* Both lookup paths and the host-inside-wider-prefix union. */
+	ASSERT_GT(host, compared / 10, "a fair share of host-entry clients");
+	ASSERT_GT(overlap, compared / 50, "hosts that wider prefixes also cover");
+	ASSERT_GT(compared - host, compared / 2, "a fair share of clients on no host entry");
+	ASSERT_GT(only, compared / 10, "clients of hosts-only families");
 }
 
 TEST(hundred_thousand_prefixes)

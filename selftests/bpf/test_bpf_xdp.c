@@ -454,6 +454,23 @@ static unsigned lpm_entries(const char *map, uint32_t nsp_id)
 	return n;
 }
 
+/* Entries of policy nsp_id in a host map (nsp_id in host order there). */
+static unsigned host_entries(const char *map, uint32_t nsp_id)
+{
+	uint8_t cur[64], next[64];
+	unsigned n = 0;
+	void *prev = NULL;
+	int fd = xadc_xdp_map_fd(X, map);
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		if (((struct xadc_nsp_host4_key *)next)->nsp_id == nsp_id)
+			n++;
+		memcpy(cur, next, sizeof(cur));
+		prev = cur;
+	}
+	return n;
+}
+
 TEST(generation_flip_replaces_whole_policy)
 {
 	static const struct xadc_nsp_prefix deny9[] = { { 4, 24, { 198, 18, 9, 0 } } };
@@ -469,12 +486,14 @@ TEST(generation_flip_replaces_whole_policy)
 	g0 = xadc_xdp_nsp_generation(X, 1);
 	ASSERT_GT(g0, 0, "a generation is active");
 	/* /24, the range 198.18.2.1-50 as 1/32 2/31 4/30 8/29 16/28 32/28
-	 * 48/31 50/32, /24, /24, /16 */
-	ASSERT_EQ(lpm_entries("xadc_nsp_lpm4", 1), 12, "base policy's IPv4 prefixes");
+	 * 48/31 50/32, /24, /24, /16: the two /32 in the host map */
+	ASSERT_EQ(lpm_entries("xadc_nsp_lpm4", 1), 10, "base policy's IPv4 prefixes in the trie");
+	ASSERT_EQ(host_entries("xadc_nsp_host4", 1), 2, "and its two IPv4 hosts in the host map");
 	CHECK(s, XDP_DROP, 0, "old policy denies 198.18.1.5");
 	ASSERT_OK(xadc_xdp_nsp_install(X, 1, &pol), "install new");
 	ASSERT_EQ(xadc_xdp_nsp_generation(X, 1), g0 + 1, "generation advanced");
 	ASSERT_EQ(lpm_entries("xadc_nsp_lpm4", 1), 1, "old generation's IPv4 prefixes gone");
+	ASSERT_EQ(host_entries("xadc_nsp_host4", 1), 0, "old generation's IPv4 hosts gone");
 	ASSERT_EQ(lpm_entries("xadc_nsp_lpm6", 1), 0, "old generation's IPv6 prefixes gone");
 	CHECK(s, XDP_PASS, NORULE, "new policy allows 198.18.1.5");
 	s.src = "198.18.9.1";
@@ -482,6 +501,8 @@ TEST(generation_flip_replaces_whole_policy)
 	ASSERT_OK(xadc_xdp_nsp_remove(X, 1), "remove");
 	ASSERT_EQ(xadc_xdp_nsp_generation(X, 1), 0, "no generation");
 	ASSERT_EQ(lpm_entries("xadc_nsp_lpm4", 1), 0, "prefixes gone");
+	ASSERT_EQ(host_entries("xadc_nsp_host4", 1) + host_entries("xadc_nsp_host6", 1), 0,
+		  "hosts gone");
 	CHECK(s, XDP_PASS, NORULE, "no policy: allow");
 }
 
