@@ -1,68 +1,150 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dataset_trie.c - BEGINS_WITH / ENDS_WITH: a path-compressed (radix) trie.
+ * dataset_trie.c - BEGINS_WITH / ENDS_WITH: a path-compressed (radix) trie
+ * whose cold lower part is entered by one hashed jump.
  *
- * Built from the sorted keys (folded for the case-insensitive trie,
- * reversed for ENDS_WITH) breadth first, so the children of a node are
- * consecutive node numbers sorted by their first byte: a node needs only
- * its first child and a child count. Each node has a label (a run of bytes
- * shared by all keys below it) and the entry of the key ending there.
+ * The trie is built from the sorted keys (folded for the case-insensitive
+ * trie, reversed for ENDS_WITH) breadth first, so the children of a node
+ * are consecutive node numbers sorted by their first byte: a node needs
+ * only its first child and a child count. Each node has a label (a run of
+ * bytes shared by all keys below it) and the entry of the key ending there.
+ * Node records are 20 bytes in one array; each node's label bytes, its
+ * children's edge bytes and (see below) their jump lengths sit together in
+ * one blob, so a step reads the record and one run of blob bytes.
  *
- * Layout, for few cache lines per step at 100,000 keys: the nodes are one
- * array of 20-byte records (siblings adjacent), and each node's label bytes
- * are followed by its children's edge bytes in one blob, so a step reads
- * the node record and one run of blob bytes (label compare, then a
- * bisection over at most 256 edge bytes) - two lines, where keeping labels
- * in a key copy and edges in their own array took three. The per-node
- * equal-key lists only ds_trie_walk needs sit in a separate array.
+ * Why the jump: at 100,000 keys the top of the trie (nodes with many keys
+ * below them) is shared by every lookup and stays in cache, but each level
+ * below it holds tens of thousands of nodes, and walking them costs one
+ * cache miss per level, each waiting for the one before (the address of a
+ * child is in its parent). ENDS_WITH is the worst case: reversed keys start
+ * with a random numeric id, so the trie fans out at once.
+ *
+ * So the walk does not step into a child c whose subtree is small (at
+ * most JUMP_SUBTREE keys), or bigger but splitting into small targets (see
+ * trie_jump_pays: with these keys the root's children already qualify, so
+ * a lookup jumps after one or two cached nodes). Let P be the length of the
+ * shortest key in c's subtree (c's own key included): every key below c is
+ * at least P long, so none ends between c's parent and depth P, and all
+ * that matters is which trie position the input's first P bytes reach.
+ * The parent stores P next to c's edge byte; the lookup hashes the input's
+ * first P bytes (transformed on the fly, 8 bytes per step) into a bucket:
+ * one cache line of tag bytes, ~1.6 bytes per key, small enough to stay in
+ * L2, so most misses are answered there. A tag match names a jump record:
+ * one 64-byte line holding P, the path from the root to the end of the
+ * label of the node at depth P (inline up to 48 bytes), that node's entry
+ * and number. The input is confirmed byte for byte against that path, so a
+ * hit costs one line beyond the cached top whatever the number of keys,
+ * and the answer stays exact (tags only filter). When the target node has
+ * children the walk resumes there, and its children can jump again. Tries
+ * under JUMP_MIN_KEYS keys stay in cache anyway and are walked without
+ * jumps. Labels and records are compared 8 bytes at a time, and the lookup
+ * is compiled once per (reversed, folded) mode, so the per-byte work has
+ * no mode branches.
+ *
+ * Cost: at 100,000 keys about twice the memory of the plain trie (the
+ * records), for one dependent cold line per hit instead of three to five.
  *
  * A lookup walks the input once, so it costs O(len(input)) whatever the
  * number of keys, and returns the deepest (longest) key passed on the way.
  * The empty key ends at the root: it matches every input.
- * Equal keys keep the lowest entry index.
+ * Equal keys keep the lowest entry index; the per-node equal-key lists
+ * that only ds_trie_walk needs sit in a separate array.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dataset_internal.h"
 
+/* Smaller tries fit in L1/L2 whole: plain walking is the cheaper path. */
+#define JUMP_MIN_KEYS 1024
+/* Subtrees this small are cold at scale: enter them by a hashed jump. */
+#define JUMP_SUBTREE 64
+/* A bigger subtree is jumped into if its targets hold this many keys or fewer. */
+#define JUMP_SPREAD 2
+/* Jump lengths are stored as 16 bits next to the edge bytes. */
+#define JUMP_MAX_LEN 0xffff
+#define JREC_INLINE  48
+#define JREC_KIDS    0x80000000u /* in ds_jrec.node: the target has children */
+#define PEND_TARGET  0x80000000u /* planning: node is a jump target */
+#define CN_JUMPS     1u		 /* in ds_cnode.flags: blob holds jump lengths */
+#define JB_TAGS	     56
+/* Records per bucket on average: a bucket overflows its tags rarely. */
+#define JB_LOAD	  40
+#define BLOB_PAD  8
+#define HASH_SEED 0x243f6a8885a308d3ULL
+
 /* A node while building: its label points into the key copy. */
 struct ds_tnode {
-	uint32_t label;		/* offset of the label in t->bytes */
+	uint32_t label; /* offset of the label in t->bytes */
 	uint32_t label_len;
-	uint32_t first_child;	/* node number of the first child */
+	uint32_t first_child; /* node number of the first child */
 	uint32_t nchild;
-	uint32_t entry;		/* key ending here, DS_NONE if none */
-	uint32_t eq_pos;	/* its equal keys: sidx[eq_pos .. + eq_cnt) */
+	uint32_t entry;	 /* key ending here, DS_NONE if none */
+	uint32_t eq_pos; /* its equal keys: sidx[eq_pos .. + eq_cnt) */
 	uint32_t eq_cnt;
+	uint32_t lo, hi; /* sorted keys passing through: k[lo .. hi) */
+	uint32_t end;	 /* depth at the end of the label */
 };
 
 /* A node of the finished trie. */
 struct ds_cnode {
-	uint32_t blob;		/* label bytes, then the children's edge bytes */
+	uint32_t blob; /* label, children's edge bytes, [jump lengths] */
 	uint32_t label_len;
 	uint32_t first_child;
-	uint32_t nchild;
-	uint32_t entry;		/* key ending here, DS_NONE if none */
+	uint16_t nchild;
+	uint16_t flags;
+	uint32_t entry; /* key ending here, DS_NONE if none */
 };
 
+/*
+ * Where a jump lands: the node covering depth plen on one path, and the
+ * path's bytes up to the end of that node's label, to confirm the input.
+ */
+struct ds_jrec {
+	uint32_t plen;	/* the jump hashed input[0 .. plen) */
+	uint32_t tlen;	/* path bytes confirmed: input[0 .. tlen) */
+	uint32_t entry; /* the node's entry, DS_NONE if none */
+	uint32_t node;	/* node number, | JREC_KIDS if it has children */
+	union {
+		unsigned char b[JREC_INLINE];
+		const unsigned char *ext; /* tlen > JREC_INLINE: in t->bytes */
+	};
+} __attribute__((aligned(64)));
+
+/*
+ * One hash bucket, one cache line: its records are jrec[start .. + cnt),
+ * the first JB_TAGS of them tagged with a byte of their hash so that a
+ * lookup reads only records that probably match.
+ */
+struct ds_jbucket {
+	uint32_t start;
+	uint32_t cnt;
+	unsigned char tag[JB_TAGS];
+} __attribute__((aligned(64)));
+
 struct ds_eq {
-	uint32_t pos, cnt;	/* equal keys of a node: sidx[pos .. pos + cnt) */
+	uint32_t pos, cnt; /* equal keys of a node: sidx[pos .. pos + cnt) */
 };
 
 struct ds_trie {
 	bool nocase;
 	bool reverse;
 	uint32_t nnodes;
-	struct ds_tnode *node;	/* build only */
-	unsigned char *edge;	/* build only: edge[k] is the byte into node k */
-	char *bytes;		/* build only: transformed keys, concatenated */
+	struct ds_tnode *node; /* build only */
+	unsigned char *edge;   /* build only: edge[k] is the byte into node k */
+	uint16_t *jlen;	       /* build only: jump length into node k, 0 = walk */
+	char *bytes;	       /* transformed keys; kept only for long jump paths */
+	size_t bytes_len;
 	struct ds_cnode *cn;
 	unsigned char *blob;
 	size_t blob_len;
 	struct ds_eq *eq;
-	uint32_t *sidx;		/* entry indices in key order (equal keys by index) */
+	uint32_t *sidx; /* entry indices in key order (equal keys by index) */
 	uint32_t n;
+	struct ds_jrec *jrec; /* jump records */
+	uint32_t nrec;
+	struct ds_jbucket *jb; /* hash buckets over the records */
+	uint32_t nb;
 };
 
 /* A transformed key during the build. */
@@ -76,6 +158,118 @@ struct tkey {
 struct twork {
 	uint32_t lo, hi, depth, node;
 };
+
+/* --- hashing and comparing transformed bytes ------------------------------ */
+
+static inline uint64_t load64(const void *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+static inline uint64_t hash_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t hash_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+/* Byte pos of the input as the trie sees it (reversed and folded). */
+static inline __attribute__((always_inline)) unsigned char
+trie_in(const struct ds_trie *t, const char *str, size_t len, bool rev, bool nc, size_t pos)
+{
+	unsigned char c = (unsigned char)str[rev ? len - 1 - pos : pos];
+
+	return nc ? ds_fold(c) : c;
+}
+
+/* Input bytes pos .. pos + 8 as the trie sees them; needs pos + 8 <= len. */
+static inline __attribute__((always_inline)) uint64_t
+trie_in8(const struct ds_trie *t, const char *str, size_t len, bool rev, bool nc, size_t pos)
+{
+	uint64_t w;
+
+	if (rev)
+		w = __builtin_bswap64(load64(str + len - pos - 8));
+	else
+		w = load64(str + pos);
+	return nc ? ds_fold8(w) : w;
+}
+
+/*
+ * Hash of the first plen transformed bytes. Accepts plen <= len. Words are
+ * little-endian; a tail shorter than 8 reuses the last 8 bytes (overlap),
+ * so hash_bytes below must do exactly the same on the stored copy.
+ */
+static inline __attribute__((always_inline)) uint64_t
+hash_in(const struct ds_trie *t, const char *str, size_t len, bool rev, bool nc, size_t plen)
+{
+	uint64_t h = HASH_SEED ^ (plen * 0xd6e8feb86659fd93ULL), w = 0;
+	size_t i;
+
+	if (plen < 8) {
+		for (i = 0; i < plen; i++)
+			w |= (uint64_t)trie_in(t, str, len, rev, nc, i) << (8 * i);
+		return hash_final(hash_mix(h, w));
+	}
+	for (i = 0; i + 8 <= plen; i += 8)
+		h = hash_mix(h, trie_in8(t, str, len, rev, nc, i));
+	if (plen & 7)
+		h = hash_mix(h, trie_in8(t, str, len, rev, nc, plen - 8));
+	return hash_final(h);
+}
+
+/* The same hash over already transformed bytes b[0 .. plen). */
+static uint64_t hash_bytes(const unsigned char *b, size_t plen)
+{
+	uint64_t h = HASH_SEED ^ (plen * 0xd6e8feb86659fd93ULL), w = 0;
+	size_t i;
+
+	if (plen < 8) {
+		for (i = 0; i < plen; i++)
+			w |= (uint64_t)b[i] << (8 * i);
+		return hash_final(hash_mix(h, w));
+	}
+	for (i = 0; i + 8 <= plen; i += 8)
+		h = hash_mix(h, load64(b + i));
+	if (plen & 7)
+		h = hash_mix(h, load64(b + plen - 8));
+	return hash_final(h);
+}
+
+/*
+ * Does the input, from transformed offset pos, start with b[0 .. n)?
+ * Accepts pos + n <= len; reads only b[0 .. n).
+ */
+static inline __attribute__((always_inline)) bool trie_eq(const struct ds_trie *t, const char *str,
+							  size_t len, bool rev, bool nc, size_t pos,
+							  const unsigned char *b, size_t n)
+{
+	size_t i;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++)
+			if (trie_in(t, str, len, rev, nc, pos + i) != b[i])
+				return false;
+		return true;
+	}
+	for (i = 0; i + 8 <= n; i += 8)
+		if (trie_in8(t, str, len, rev, nc, pos + i) != load64(b + i))
+			return false;
+	return !(n & 7) || trie_in8(t, str, len, rev, nc, pos + n - 8) == load64(b + n - 8);
+}
+
+/* --- building --------------------------------------------------------------- */
 
 static int tkey_cmp(const void *a, const void *b, void *arg)
 {
@@ -136,6 +330,9 @@ static int trie_fill(struct ds_trie *t, const struct tkey *k, const struct twork
 	nd->entry = DS_NONE;
 	nd->eq_pos = i;
 	nd->eq_cnt = 0;
+	nd->lo = w->lo;
+	nd->hi = w->hi;
+	nd->end = lcp;
 	/* Keys ending here sort first; the first of them has the lowest index. */
 	if (k[i].len == lcp) {
 		nd->entry = k[i].idx;
@@ -169,41 +366,296 @@ static int trie_fill(struct ds_trie *t, const struct tkey *k, const struct twork
 	return 0;
 }
 
+/* Shortest key length in each node's subtree (its own key included). */
+static uint32_t *trie_minlen(const struct ds_trie *t)
+{
+	uint32_t *ml = malloc((size_t)t->nnodes * sizeof(*ml));
+	uint32_t i, c;
+
+	if (!ml)
+		return NULL;
+	/* Breadth first: children come after their parent, so go backwards. */
+	for (i = t->nnodes; i-- > 0;) {
+		const struct ds_tnode *nd = &t->node[i];
+		uint32_t m = nd->entry != DS_NONE ? nd->end : UINT32_MAX;
+
+		for (c = 0; c < nd->nchild; c++)
+			if (ml[nd->first_child + c] < m)
+				m = ml[nd->first_child + c];
+		ml[i] = m;
+	}
+	return ml;
+}
+
+/* Fill record r for node i, reached by a jump over plen bytes. */
+static void trie_set_rec(struct ds_trie *t, const struct tkey *k, struct ds_jrec *r, uint32_t i,
+			 uint32_t plen)
+{
+	const struct ds_tnode *nd = &t->node[i];
+	const unsigned char *path = (const unsigned char *)t->bytes + k[nd->lo].off;
+
+	memset(r, 0, sizeof(*r));
+	r->plen = plen;
+	r->tlen = nd->end;
+	r->entry = nd->entry;
+	r->node = i | (nd->nchild ? JREC_KIDS : 0);
+	if (nd->end <= JREC_INLINE)
+		memcpy(r->b, path, nd->end);
+	else
+		r->ext = path;
+}
+
+static inline uint32_t jb_of(uint64_t h, uint32_t nb)
+{
+	return (uint32_t)(((h >> 32) * (uint64_t)nb) >> 32);
+}
+
+/*
+ * Sort the records by hash bucket and fill each bucket's line: where its
+ * records start, how many, and one tag byte per record.
+ */
+static int trie_index_recs(struct ds_trie *t)
+{
+	struct ds_jrec *sorted = NULL;
+	uint32_t *bk = NULL, *fill = NULL, r, b;
+	int ret = -1;
+
+	t->nb = t->nrec / JB_LOAD + 1;
+	t->jb = aligned_alloc(64, (size_t)t->nb * sizeof(*t->jb));
+	sorted = aligned_alloc(64, (t->nrec ? t->nrec : 1) * sizeof(*sorted));
+	bk = malloc((t->nrec ? t->nrec : 1) * sizeof(*bk));
+	fill = calloc(t->nb, sizeof(*fill));
+	if (!t->jb || !sorted || !bk || !fill)
+		goto out;
+	memset(t->jb, 0, (size_t)t->nb * sizeof(*t->jb));
+	for (r = 0; r < t->nrec; r++) {
+		const struct ds_jrec *jr = &t->jrec[r];
+
+		bk[r] =
+		    jb_of(hash_bytes(jr->tlen <= JREC_INLINE ? jr->b : jr->ext, jr->plen), t->nb);
+		t->jb[bk[r]].cnt++;
+	}
+	for (b = 1; b < t->nb; b++)
+		t->jb[b].start = t->jb[b - 1].start + t->jb[b - 1].cnt;
+	for (r = 0; r < t->nrec; r++) {
+		const struct ds_jrec *jr = &t->jrec[r];
+		struct ds_jbucket *jb = &t->jb[bk[r]];
+		uint64_t h = hash_bytes(jr->tlen <= JREC_INLINE ? jr->b : jr->ext, jr->plen);
+
+		if (fill[bk[r]] < JB_TAGS)
+			jb->tag[fill[bk[r]]] = (unsigned char)h;
+		sorted[jb->start + fill[bk[r]]++] = *jr;
+	}
+	free(t->jrec);
+	t->jrec = sorted;
+	sorted = NULL;
+	ret = 0;
+out:
+	free(sorted);
+	free(bk);
+	free(fill);
+	return ret;
+}
+
+/* lcp[i]: bytes key i shares with key i - 1 in sorted order (lcp[0] = 0). */
+static uint32_t *trie_lcp(const struct ds_trie *t, const struct tkey *k)
+{
+	uint32_t *lcp = malloc((t->n ? t->n : 1) * sizeof(*lcp)), i, m, j;
+
+	if (!lcp)
+		return NULL;
+	lcp[0] = 0;
+	for (i = 1; i < t->n; i++) {
+		const char *a = t->bytes + k[i - 1].off, *b = t->bytes + k[i].off;
+
+		m = k[i - 1].len < k[i].len ? k[i - 1].len : k[i].len;
+		for (j = 0; j < m && a[j] == b[j]; j++)
+			;
+		lcp[i] = j;
+	}
+	return lcp;
+}
+
+/*
+ * Should the walk jump into node c over plen bytes instead of stepping in?
+ * A small subtree: yes, it is cold at scale. A bigger one only if a key
+ * drawn at random lands on a target of at most JUMP_SPREAD keys on average
+ * (the sum of squared target sizes over the count), else the walk would go
+ * on through cold nodes after the jump. Counting costs the subtree's size,
+ * so all such checks share one budget, which bounds the build time.
+ */
+static bool trie_jump_pays(const struct ds_tnode *c, uint32_t plen, const uint32_t *lcp,
+			   uint64_t *budget)
+{
+	uint32_t cnt = c->hi - c->lo, run = 1, i;
+	uint64_t sq = 0;
+
+	if (cnt <= JUMP_SUBTREE)
+		return true;
+	if (*budget < cnt)
+		return false;
+	*budget -= cnt;
+	/* Sorted keys: a new target starts where neighbours differ before plen. */
+	for (i = c->lo + 1; i < c->hi; i++) {
+		if (lcp[i] < plen) {
+			sq += (uint64_t)run * run;
+			run = 0;
+		}
+		run++;
+	}
+	sq += (uint64_t)run * run;
+	return sq <= (uint64_t)cnt * JUMP_SPREAD;
+}
+
+/*
+ * Choose the jumps (t->jlen) and make their records. A node the walk can
+ * reach (the root, the children of hot nodes, jump targets) lets each
+ * small child be entered by a jump; the nodes a jump passes over inherit
+ * its length until the one covering that depth, which becomes the target.
+ */
+static int trie_plan_jumps(struct ds_trie *t, const struct tkey *k)
+{
+	uint32_t *ml = trie_minlen(t), *pend = calloc(t->nnodes, sizeof(*pend));
+	uint32_t *lcp = trie_lcp(t, k), i, c, r = 0;
+	uint64_t budget = (uint64_t)t->n * 8 + (1u << 20);
+	int ret = -1;
+
+	if (!ml || !pend || !lcp)
+		goto out;
+	for (i = 0; i < t->nnodes; i++) {
+		const struct ds_tnode *nd = &t->node[i];
+		uint32_t p = pend[i];
+
+		if (p && p <= nd->end) {
+			/* A target: remember its jump length, the walk resumes here. */
+			pend[i] = p | PEND_TARGET;
+			t->nrec++;
+			p = 0;
+		}
+		for (c = nd->first_child; c < nd->first_child + nd->nchild; c++) {
+			if (p) {
+				pend[c] = p;
+			} else if (ml[c] <= JUMP_MAX_LEN &&
+				   trie_jump_pays(&t->node[c], ml[c], lcp, &budget)) {
+				t->jlen[c] = (uint16_t)ml[c];
+				pend[c] = ml[c];
+			}
+		}
+	}
+	t->jrec = aligned_alloc(64, (t->nrec ? t->nrec : 1) * sizeof(*t->jrec));
+	if (!t->jrec)
+		goto out;
+	for (i = 0; i < t->nnodes; i++)
+		if (pend[i] & PEND_TARGET)
+			trie_set_rec(t, k, &t->jrec[r++], i, pend[i] & ~PEND_TARGET);
+	ret = trie_index_recs(t);
+out:
+	free(ml);
+	free(pend);
+	free(lcp);
+	return ret;
+}
+
+/* Does any child of node nd get a jump? */
+static bool trie_has_jumps(const struct ds_trie *t, const struct ds_tnode *nd)
+{
+	uint32_t c;
+
+	for (c = nd->first_child; t->jlen && c < nd->first_child + nd->nchild; c++)
+		if (t->jlen[c])
+			return true;
+	return false;
+}
+
 /* Lay the built nodes out as node records + one blob; drop build data. */
 static int trie_compact(struct ds_trie *t)
 {
 	size_t total = 0, off = 0;
-	uint32_t i;
+	bool keep_bytes = false;
+	uint32_t i, c;
 
-	for (i = 0; i < t->nnodes; i++)
+	for (i = 0; i < t->nnodes; i++) {
 		total += (size_t)t->node[i].label_len + t->node[i].nchild;
+		if (trie_has_jumps(t, &t->node[i]))
+			total += (size_t)t->node[i].nchild * sizeof(uint16_t);
+	}
 	if (total >= UINT32_MAX)
 		return -1;
 	t->cn = malloc((size_t)t->nnodes * sizeof(*t->cn));
 	t->eq = malloc((size_t)t->nnodes * sizeof(*t->eq));
-	t->blob = malloc(total ? total : 1);
+	/* Spare bytes at the end: edge scans read whole words. */
+	t->blob = calloc(1, total + BLOB_PAD);
 	if (!t->cn || !t->eq || !t->blob)
 		return -1;
 	for (i = 0; i < t->nnodes; i++) {
 		const struct ds_tnode *nd = &t->node[i];
+		bool jumps = trie_has_jumps(t, nd);
 
-		t->cn[i] = (struct ds_cnode){ (uint32_t)off, nd->label_len, nd->first_child,
-					      nd->nchild, nd->entry };
-		t->eq[i] = (struct ds_eq){ nd->eq_pos, nd->eq_cnt };
+		t->cn[i] =
+		    (struct ds_cnode){(uint32_t)off,	    nd->label_len,	  nd->first_child,
+				      (uint16_t)nd->nchild, jumps ? CN_JUMPS : 0, nd->entry};
+		t->eq[i] = (struct ds_eq){nd->eq_pos, nd->eq_cnt};
 		memcpy(t->blob + off, t->bytes + nd->label, nd->label_len);
 		off += nd->label_len;
 		if (nd->nchild)
 			memcpy(t->blob + off, t->edge + nd->first_child, nd->nchild);
 		off += nd->nchild;
+		for (c = 0; jumps && c < nd->nchild; c++) {
+			memcpy(t->blob + off, &t->jlen[nd->first_child + c], sizeof(uint16_t));
+			off += sizeof(uint16_t);
+		}
 	}
 	t->blob_len = total;
+	for (i = 0; i < t->nrec; i++)
+		keep_bytes |= t->jrec[i].tlen > JREC_INLINE;
 	free(t->node);
 	free(t->edge);
-	free(t->bytes);
+	free(t->jlen);
 	t->node = NULL;
 	t->edge = NULL;
-	t->bytes = NULL;
+	t->jlen = NULL;
+	if (!keep_bytes) {
+		free(t->bytes);
+		t->bytes = NULL;
+	}
 	return 0;
+}
+
+/* Copy the keys transformed (reversed, folded) and sort them. */
+static struct tkey *trie_sorted_keys(struct ds_trie *t, const struct ds_entry *e, uint32_t n)
+{
+	struct tkey *k;
+	size_t total = 0;
+	uint32_t i, j;
+
+	for (i = 0; i < n; i++)
+		total += e[i].key_len;
+	if (total >= UINT32_MAX)
+		return NULL;
+	t->bytes = malloc(total ? total : 1);
+	k = malloc((n ? n : 1) * sizeof(*k));
+	if (!t->bytes || !k) {
+		free(k);
+		return NULL;
+	}
+	total = 0;
+	for (i = 0; i < n; i++) {
+		char *dst = t->bytes + total;
+		uint32_t len = e[i].key_len;
+
+		for (j = 0; j < len; j++) {
+			unsigned char c = (unsigned char)e[i].key[t->reverse ? len - 1 - j : j];
+
+			dst[j] = (char)(t->nocase ? ds_fold(c) : c);
+		}
+		k[i].off = (uint32_t)total;
+		k[i].len = len;
+		k[i].idx = i;
+		total += len;
+	}
+	t->bytes_len = total;
+	qsort_r(k, n, sizeof(*k), tkey_cmp, t->bytes);
+	return k;
 }
 
 /* Accepts the set's entries; builds the prefix (or suffix, reverse) trie. */
@@ -213,40 +665,18 @@ struct ds_trie *ds_trie_build(const struct ds_entry *e, uint32_t n, bool nocase,
 	struct tkey *k = NULL;
 	struct twork *queue = NULL;
 	uint32_t cap = 16, qhead = 0, qtail = 0, i;
-	size_t total = 0;
 
 	if (!t)
 		return NULL;
 	t->nocase = nocase;
 	t->reverse = reverse;
-	for (i = 0; i < n; i++)
-		total += e[i].key_len;
-	if (total >= UINT32_MAX)
-		goto fail;
-	t->bytes = malloc(total ? total : 1);
-	k = malloc((n ? n : 1) * sizeof(*k));
+	k = trie_sorted_keys(t, e, n);
 	/* Every node is queued once; a trie over n keys has < 2n + 1 nodes. */
 	queue = malloc(((size_t)n * 2 + 2) * sizeof(*queue));
 	t->node = malloc(cap * sizeof(*t->node));
 	t->edge = malloc(cap);
-	if (!t->bytes || !k || !queue || !t->node || !t->edge)
+	if (!k || !queue || !t->node || !t->edge)
 		goto fail;
-	total = 0;
-	for (i = 0; i < n; i++) {
-		char *dst = t->bytes + total;
-		uint32_t j, len = e[i].key_len;
-
-		for (j = 0; j < len; j++) {
-			unsigned char c = (unsigned char)e[i].key[reverse ? len - 1 - j : j];
-
-			dst[j] = (char)(nocase ? ds_fold(c) : c);
-		}
-		k[i].off = (uint32_t)total;
-		k[i].len = len;
-		k[i].idx = i;
-		total += len;
-	}
-	qsort_r(k, n, sizeof(*k), tkey_cmp, t->bytes);
 	t->n = n;
 	t->sidx = malloc((n ? n : 1) * sizeof(*t->sidx));
 	if (!t->sidx)
@@ -260,11 +690,16 @@ struct ds_trie *ds_trie_build(const struct ds_entry *e, uint32_t n, bool nocase,
 		t->node[0].entry = DS_NONE;
 		goto done;
 	}
-	queue[qtail++] = (struct twork){ .lo = 0, .hi = n, .depth = 0, .node = 0 };
+	queue[qtail++] = (struct twork){.lo = 0, .hi = n, .depth = 0, .node = 0};
 	while (qhead < qtail) {
 		struct twork w = queue[qhead++];
 
 		if (trie_fill(t, k, &w, queue, &qtail, &cap))
+			goto fail;
+	}
+	if (n >= JUMP_MIN_KEYS) {
+		t->jlen = calloc(t->nnodes, sizeof(*t->jlen));
+		if (!t->jlen || trie_plan_jumps(t, k))
 			goto fail;
 	}
 done:
@@ -286,87 +721,197 @@ void ds_trie_free(struct ds_trie *t)
 		return;
 	free(t->node);
 	free(t->edge);
+	free(t->jlen);
 	free(t->bytes);
 	free(t->cn);
 	free(t->blob);
 	free(t->eq);
 	free(t->sidx);
+	free(t->jrec);
+	free(t->jb);
 	free(t);
 }
 
-/* Child of nd whose edge byte is c (edges sorted in the blob), or 0. */
-static inline uint32_t trie_child(const struct ds_cnode *nd, const unsigned char *edges,
-				  unsigned char c)
+/* --- lookup ------------------------------------------------------------------ */
+
+/*
+ * Slot of the child of nd whose edge byte is c, or -1. Edges are distinct,
+ * so this compares eight at a time: the lowest zero byte of x is always a
+ * true match (only bytes above a zero can be flagged falsely), and a match
+ * past nchild is the next bytes of the blob, which has BLOB_PAD spare bytes.
+ */
+static inline int trie_child(const struct ds_cnode *nd, const unsigned char *edges, unsigned char c)
 {
-	uint32_t lo = 0, hi = nd->nchild;
+	const uint64_t ones = 0x0101010101010101ULL, pat = ones * c;
+	uint32_t i, j;
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
+	for (i = 0; i < nd->nchild; i += 8) {
+		uint64_t x = load64(edges + i) ^ pat;
+		uint64_t z = (x - ones) & ~x & (ones << 7);
 
-		if (edges[mid] < c)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (z) {
+			j = i + (uint32_t)(__builtin_ctzll(z) >> 3);
+			return j < nd->nchild ? (int)j : -1;
+		}
 	}
-	return lo < nd->nchild && edges[lo] == c ? nd->first_child + lo : 0;
+	return -1;
 }
 
-/* Byte pos of the input as the trie sees it (reversed and folded). */
-static inline unsigned char trie_in(const struct ds_trie *t, const char *str, size_t len,
-				    size_t pos)
+/* Is record r the one for input[0 .. plen), with its whole path present? */
+static inline __attribute__((always_inline)) bool trie_rec_eq(const struct ds_trie *t,
+							      const struct ds_jrec *r,
+							      const char *str, size_t len, bool rev,
+							      bool nc, uint32_t plen)
 {
-	unsigned char c = (unsigned char)str[t->reverse ? len - 1 - pos : pos];
-
-	return t->nocase ? ds_fold(c) : c;
+	return r->plen == plen && r->tlen <= len &&
+	       trie_eq(t, str, len, rev, nc, 0, r->tlen <= JREC_INLINE ? r->b : r->ext, r->tlen);
 }
 
 /*
- * One step down from node nd at input offset *pos: match its label (sets
- * *matched and moves *pos past it), then pick the child for the next byte.
- * Returns that child, or 0 when the walk ends here.
+ * The record a jump over the input's first plen bytes lands on, confirmed
+ * (the input starts with its whole path), or NULL. Accepts plen <= len.
  */
-static inline uint32_t trie_step(const struct ds_trie *t, const struct ds_cnode *nd,
-				 const char *str, size_t len, size_t *pos, bool *matched)
+static inline __attribute__((always_inline)) const struct ds_jrec *
+trie_jump(const struct ds_trie *t, const char *str, size_t len, bool rev, bool nc, uint32_t plen)
 {
-	const unsigned char *lab = t->blob + nd->blob;
-	uint32_t i;
+	const uint64_t h = hash_in(t, str, len, rev, nc, plen);
+	const struct ds_jbucket *jb = &t->jb[jb_of(h, t->nb)];
+	const struct ds_jrec *rec = t->jrec + jb->start;
+	const uint64_t ones = 0x0101010101010101ULL, pat = ones * (unsigned char)h;
+	uint32_t ntag = jb->cnt < JB_TAGS ? jb->cnt : JB_TAGS, i, j;
 
-	*matched = false;
-	if (nd->label_len > len - *pos)
+	/* Eight tags per step: a zero byte of x is a tag equal to ours. */
+	for (i = 0; i < ntag; i += 8) {
+		uint64_t x = load64(jb->tag + i) ^ pat;
+		uint64_t z = (x - ones) & ~x & (ones << 7);
+
+		while (z) {
+			j = i + (uint32_t)(__builtin_ctzll(z) >> 3);
+			z &= z - 1;
+			/* A tag only filters: the path bytes decide. */
+			if (j < ntag && trie_rec_eq(t, &rec[j], str, len, rev, nc, plen))
+				return &rec[j];
+		}
+	}
+	for (j = JB_TAGS; j < jb->cnt; j++)
+		if (trie_rec_eq(t, &rec[j], str, len, rev, nc, plen))
+			return &rec[j];
+	return NULL;
+}
+
+/*
+ * Where a walk stands: at node number node (record nd) with input[0 .. pos)
+ * matched; after a jump, rec is the record it landed on and nd is read
+ * only if that node has children.
+ */
+struct trie_pos {
+	const struct ds_cnode *nd;
+	const struct ds_jrec *rec;
+	uint32_t node;
+	size_t pos;
+};
+
+/*
+ * From a node whose label has matched, go one step down for the input:
+ * into a child (label not yet compared: returns 1) or by a jump to a
+ * target whose path is confirmed (returns 2). Returns 0 when the walk ends.
+ */
+static inline __attribute__((always_inline)) int trie_down(const struct ds_trie *t, const char *str,
+							   size_t len, bool rev, bool nc,
+							   struct trie_pos *p)
+{
+	const struct ds_cnode *nd = p->nd;
+	const unsigned char *edges = t->blob + nd->blob + nd->label_len;
+	const struct ds_jrec *r;
+	uint16_t jl = 0;
+	int i;
+
+	if (p->pos == len || !nd->nchild)
 		return 0;
-	for (i = 0; i < nd->label_len; i++)
-		if (trie_in(t, str, len, *pos + i) != lab[i])
-			return 0;
-	*pos += nd->label_len;
-	*matched = true;
-	if (*pos == len || !nd->nchild)
+	i = trie_child(nd, edges, trie_in(t, str, len, rev, nc, p->pos));
+	if (i < 0)
 		return 0;
-	return trie_child(nd, lab + nd->label_len, trie_in(t, str, len, *pos));
+	if (nd->flags & CN_JUMPS)
+		memcpy(&jl, edges + nd->nchild + (size_t)i * sizeof(jl), sizeof(jl));
+	if (!jl) {
+		p->node = nd->first_child + (uint32_t)i;
+		p->nd = &t->cn[p->node];
+		p->pos++;
+		return 1;
+	}
+	/* No key below that child is shorter than jl: nothing is skipped. */
+	if (jl > len)
+		return 0;
+	r = trie_jump(t, str, len, rev, nc, jl);
+	if (!r)
+		return 0;
+	p->rec = r;
+	p->node = r->node & ~JREC_KIDS;
+	p->nd = &t->cn[p->node];
+	p->pos = r->tlen;
+	return 2;
+}
+
+/* Does node p->nd's label match the input at p->pos? Moves past it. */
+static inline __attribute__((always_inline)) bool trie_label(const struct ds_trie *t,
+							     const char *str, size_t len, bool rev,
+							     bool nc, struct trie_pos *p)
+{
+	const struct ds_cnode *nd = p->nd;
+
+	if (nd->label_len > len - p->pos ||
+	    !trie_eq(t, str, len, rev, nc, p->pos, t->blob + nd->blob, nd->label_len))
+		return false;
+	p->pos += nd->label_len;
+	return true;
+}
+
+/* The lookup for one (reverse, nocase) mode, compiled once per mode. */
+static inline __attribute__((always_inline)) uint32_t
+trie_longest(const struct ds_trie *t, const char *str, size_t len, bool rev, bool nc)
+{
+	struct trie_pos p = {&t->cn[0], NULL, 0, 0};
+	uint32_t best = DS_NONE;
+	int step = 1;
+
+	for (;;) {
+		if (step == 1) {
+			if (!trie_label(t, str, len, rev, nc, &p))
+				return best;
+			if (p.nd->entry != DS_NONE)
+				best = p.nd->entry;
+		} else {
+			/* Landed by a jump: the record knows all a leaf needs. */
+			if (p.rec->entry != DS_NONE)
+				best = p.rec->entry;
+			if (!(p.rec->node & JREC_KIDS))
+				return best;
+		}
+		step = trie_down(t, str, len, rev, nc, &p);
+		if (!step)
+			return best;
+	}
 }
 
 /* Accepts any bytes; returns the longest key that is a prefix (suffix). */
 uint32_t ds_trie_longest(const struct ds_trie *t, const char *str, size_t len)
 {
-	const struct ds_cnode *nd = &t->cn[0];
-	uint32_t best = DS_NONE, child;
-	size_t pos = 0;
-	bool matched;
-
-	for (;;) {
-		child = trie_step(t, nd, str, len, &pos, &matched);
-		if (matched && nd->entry != DS_NONE)
-			best = nd->entry;
-		if (!child)
-			return best;
-		nd = &t->cn[child];
-		pos++;
-	}
+	if (t->reverse)
+		return t->nocase ? trie_longest(t, str, len, true, true)
+				 : trie_longest(t, str, len, true, false);
+	return t->nocase ? trie_longest(t, str, len, false, true)
+			 : trie_longest(t, str, len, false, false);
 }
 
 size_t ds_trie_bytes(const struct ds_trie *t)
 {
-	return sizeof(*t) + (size_t)t->nnodes * (sizeof(*t->cn) + sizeof(*t->eq)) + t->blob_len +
-	       (size_t)t->n * sizeof(*t->sidx);
+	size_t b = sizeof(*t) + (size_t)t->nnodes * (sizeof(*t->cn) + sizeof(*t->eq)) +
+		   t->blob_len + (size_t)t->n * sizeof(*t->sidx);
+
+	b += (size_t)t->nrec * sizeof(*t->jrec) + (size_t)t->nb * sizeof(*t->jb);
+	if (t->bytes)
+		b += t->bytes_len;
+	return b;
 }
 
 /*
@@ -377,18 +922,22 @@ size_t ds_trie_bytes(const struct ds_trie *t)
 void ds_trie_walk(const struct ds_trie *t, const char *str, size_t len, ds_trie_visit_fn visit,
 		  void *ctx)
 {
-	uint32_t cur = 0, child;
-	size_t pos = 0;
-	bool matched;
+	const bool rev = t->reverse, nc = t->nocase;
+	struct trie_pos p = {&t->cn[0], NULL, 0, 0};
+	int step = 1;
 
 	for (;;) {
-		child = trie_step(t, &t->cn[cur], str, len, &pos, &matched);
-		if (matched && t->eq[cur].cnt &&
-		    visit(ctx, t->sidx + t->eq[cur].pos, t->eq[cur].cnt))
+		const struct ds_eq *eq;
+
+		if (step == 1 && !trie_label(t, str, len, rev, nc, &p))
 			return;
-		if (!child)
+		eq = &t->eq[p.node];
+		if (eq->cnt && visit(ctx, t->sidx + eq->pos, eq->cnt))
 			return;
-		cur = child;
-		pos++;
+		if (step == 2 && !(p.rec->node & JREC_KIDS))
+			return;
+		step = trie_down(t, str, len, rev, nc, &p);
+		if (!step)
+			return;
 	}
 }
