@@ -6,7 +6,8 @@
  * PCRE2. Any disagreement or crash abort()s so libFuzzer keeps the input.
  *
  * Input: byte 0 holds flags (bit 0 nocase for regex, bit 1 regex mode, bit 2 keys
- * from a regex alphabet), the rest is split at '\n' into up to MAX_KEYS
+ * from a regex alphabet, bit 3 every key anchored with a leading '^' so
+ * the literal-prefix index of REGEX sets is exercised), the rest is split at '\n' into up to MAX_KEYS
  * keys, the last piece being the query. Each key is also used as a query
  * (with one byte cut off each end), so hits and near misses both occur.
  */
@@ -125,15 +126,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i < size && data[i] != '\n')
 			continue;
 		len = i - start;
-		if (len > MAX_LEN)
-			len = MAX_LEN;
+		if (len > MAX_LEN - 1)
+			len = MAX_LEN - 1;
+		e[n] = (struct xadc_str_entry){ .key = buf + used, .value = "" };
+		if (flags & 8)
+			buf[used++] = '^';
 		for (k = 0; k < len; k++) {
 			unsigned char c = data[start + k];
 
 			buf[used + k] = flags & 4 ? re_alpha[c % (sizeof(re_alpha) - 1)] : (char)c;
 		}
-		e[n] = (struct xadc_str_entry){ .key = buf + used, .key_len = len, .value = "" };
 		used += len;
+		e[n].key_len = (size_t)(buf + used - e[n].key);
 		n++;
 		start = i + 1;
 	}
