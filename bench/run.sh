@@ -13,8 +13,8 @@
 #
 # Environment (defaults in brackets):
 #   XADC_BUILD         build dir holding xadcd [../build]
-#   BENCH_DURATION     seconds per measured run [5]
-#   BENCH_RUNS         interleaved rounds per scenario [3]
+#   BENCH_DURATION     seconds per measured run [3]
+#   BENCH_RUNS         interleaved rounds per scenario [5]
 #   BENCH_WARMUP       seconds of unmeasured warm-up per target and scenario [1]
 #   BENCH_MEM_CONNS    idle connections for the memory scenario [9000]
 #   BENCH_CONTENDERS   proxies to measure [xadcd haproxy nginx]
@@ -24,7 +24,7 @@
 #   CPU_PROXY CPU_LOAD proxy CPU, load generator + backend CPU [1 0]
 #   BENCH_NICE         nice level of every process the bench starts [-10]
 #   BENCH_XDP_REPEAT   BPF_PROG_TEST_RUN repeat per XDP measurement [10000000]
-#   BENCH_DROP_DURATION seconds per live flood run [5]
+#   BENCH_DROP_DURATION seconds per live flood run [3]
 # Needs root (network namespaces). Everything is torn down on exit.
 
 set -u -o pipefail
@@ -32,8 +32,8 @@ set -u -o pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 XADC_BUILD=${XADC_BUILD:-$BENCH_DIR/../build}
 XADCD=$XADC_BUILD/xadcd
-BENCH_DURATION=${BENCH_DURATION:-5}
-BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_DURATION=${BENCH_DURATION:-3}
+BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_MEM_CONNS=${BENCH_MEM_CONNS:-9000}
 BENCH_CONTENDERS=${BENCH_CONTENDERS:-xadcd haproxy nginx}
@@ -42,7 +42,7 @@ CPU_PROXY=${CPU_PROXY:-1}
 CPU_LOAD=${CPU_LOAD:-0}
 BENCH_NICE=${BENCH_NICE:--10}
 BENCH_XDP_REPEAT=${BENCH_XDP_REPEAT:-10000000}
-BENCH_DROP_DURATION=${BENCH_DROP_DURATION:-5}
+BENCH_DROP_DURATION=${BENCH_DROP_DURATION:-3}
 BENCH_XDP=$XADC_BUILD/bench/bench_xdp
 XDP_FLOOD=$XADC_BUILD/bench/xdp_flood
 
