@@ -21,28 +21,43 @@
  *
  * So the walk does not step into a child c whose subtree is small (at
  * most JUMP_SUBTREE keys), or bigger but splitting into small targets (see
- * trie_jump_pays: with these keys the root's children already qualify, so
- * a lookup jumps after one or two cached nodes). Let P be the length of the
+ * trie_jump_pays: with these keys the root's children often qualify, so a
+ * lookup jumps after one or two cached nodes). Let P be the length of the
  * shortest key in c's subtree (c's own key included): every key below c is
  * at least P long, so none ends between c's parent and depth P, and all
  * that matters is which trie position the input's first P bytes reach.
  * The parent stores P next to c's edge byte; the lookup hashes the input's
- * first P bytes (transformed on the fly, 8 bytes per step) into a bucket:
- * one cache line of tag bytes, ~1.6 bytes per key, small enough to stay in
- * L2, so most misses are answered there. A tag match names a jump record:
- * one 64-byte line holding P, the path from the root to the end of the
- * label of the node at depth P (inline up to 48 bytes), that node's entry
- * and number. The input is confirmed byte for byte against that path, so a
- * hit costs one line beyond the cached top whatever the number of keys,
- * and the answer stays exact (tags only filter). When the target node has
- * children the walk resumes there, and its children can jump again. Tries
- * under JUMP_MIN_KEYS keys stay in cache anyway and are walked without
- * jumps. Labels and records are compared 8 bytes at a time, and the lookup
- * is compiled once per (reversed, folded) mode, so the per-byte work has
- * no mode branches.
+ * first P bytes (transformed on the fly, 8 bytes per step) to a jump
+ * record: one 64-byte line holding P, the path from the root to the end of
+ * the label of the node at depth P (inline up to 48 bytes), that node's
+ * entry and number. The input is confirmed byte for byte against that
+ * path, so the answer stays exact. When the target node has children the
+ * walk resumes there, and its children can jump again. Tries under
+ * JUMP_MIN_KEYS keys stay in cache anyway and are walked without jumps.
  *
- * Cost: at 100,000 keys about twice the memory of the plain trie (the
- * records), for one dependent cold line per hit instead of three to five.
+ * Records sit in an open-addressed table (linear probing, at most 2/3
+ * full), and a separate array holds one tag byte (8 bits of the hash) per
+ * slot. The record's address therefore follows from the hash alone: the
+ * lookup starts fetching the home record while it compares 16 tags at once
+ * (SSE2) up to the first empty slot; a tag match names the slot to check.
+ * The tags, 1.5 bytes per record, stay in L2, so most misses end there, and
+ * a hit waits for one cold line, not a bucket line and then a record line.
+ * That line is usually on a 2 MiB page (the record table asks for huge
+ * pages when it is big): every hit lands on a random record, and with 4 KiB
+ * pages each would also pay a page walk. (The previous version kept the
+ * records sorted per bucket behind a 56-tag bucket line: two dependent
+ * lines per hit and a longer, branchy tag scan.)
+ *
+ * The root's step (the most frequent one: many misses end there) is one
+ * load from a 256-entry table giving the child or the jump length for the
+ * input byte after the root label, instead of a scan of the root's edges.
+ * Labels and records are compared 8 bytes at a time, and the lookup is
+ * compiled once per (reversed, folded) mode, out of line, so the per-byte
+ * work has no mode branches.
+ *
+ * Cost: at 100,000 keys ~15 MB, about 3x the trie alone (records at load
+ * 2/3, 1.35x the bucketed version), for one dependent cold line per hit
+ * instead of three to five.
  *
  * A lookup walks the input once, so it costs O(len(input)) whatever the
  * number of keys, and returns the deepest (longest) key passed on the way.
@@ -52,8 +67,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dataset_internal.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Smaller tries fit in L1/L2 whole: plain walking is the cheaper path. */
 #define JUMP_MIN_KEYS 1024
@@ -67,9 +87,11 @@
 #define JREC_KIDS    0x80000000u /* in ds_jrec.node: the target has children */
 #define PEND_TARGET  0x80000000u /* planning: node is a jump target */
 #define CN_JUMPS     1u		 /* in ds_cnode.flags: blob holds jump lengths */
-#define JB_TAGS	     56
-/* Records per bucket on average: a bucket overflows its tags rarely. */
-#define JB_LOAD	  40
+/* Tags scanned per step: one SSE2 compare (or two SWAR words). */
+#define JT_WIN 16
+/* Slots per record: 1 + 1 / JT_SPARE (load 2/3: probe runs stay short). */
+#define JT_SPARE  2
+#define HUGE_PAGE (2u << 20)
 #define BLOB_PAD  8
 #define HASH_SEED 0x243f6a8885a308d3ULL
 
@@ -111,17 +133,6 @@ struct ds_jrec {
 	};
 } __attribute__((aligned(64)));
 
-/*
- * One hash bucket, one cache line: its records are jrec[start .. + cnt),
- * the first JB_TAGS of them tagged with a byte of their hash so that a
- * lookup reads only records that probably match.
- */
-struct ds_jbucket {
-	uint32_t start;
-	uint32_t cnt;
-	unsigned char tag[JB_TAGS];
-} __attribute__((aligned(64)));
-
 struct ds_eq {
 	uint32_t pos, cnt; /* equal keys of a node: sidx[pos .. pos + cnt) */
 };
@@ -141,10 +152,17 @@ struct ds_trie {
 	struct ds_eq *eq;
 	uint32_t *sidx; /* entry indices in key order (equal keys by index) */
 	uint32_t n;
-	struct ds_jrec *jrec; /* jump records */
+	struct ds_jrec *jrec; /* jump records, in their hash slots */
 	uint32_t nrec;
-	struct ds_jbucket *jb; /* hash buckets over the records */
-	uint32_t nb;
+	size_t rec_bytes;    /* allocated for jrec (rounded for huge pages) */
+	unsigned char *jtag; /* a tag per slot, 0 = empty; JT_WIN zeros after */
+	uint32_t nslot;	     /* home slots; probing may run past them */
+	uint32_t nused;	     /* slots up to the last one used */
+	/*
+	 * The root's step decided by one load: for the input byte after the
+	 * root label, 0 (no child) or child slot + 1 | jump length << 16.
+	 */
+	uint32_t root_go[256];
 };
 
 /* A transformed key during the build. */
@@ -175,13 +193,13 @@ static inline uint64_t hash_mix(uint64_t h, uint64_t w)
 	return h ^ (h >> 29);
 }
 
+/*
+ * One multiply is enough: the slot comes from the product's top bits and
+ * the tag from bits 24..31, both of which depend on every input bit.
+ */
 static inline uint64_t hash_final(uint64_t h)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 33);
+	return h * 0xff51afd7ed558ccdULL;
 }
 
 /* Byte pos of the input as the trie sees it (reversed and folded). */
@@ -405,55 +423,89 @@ static void trie_set_rec(struct ds_trie *t, const struct tkey *k, struct ds_jrec
 		r->ext = path;
 }
 
-static inline uint32_t jb_of(uint64_t h, uint32_t nb)
+/* Home slot of hash h among nslot: the product's top bits, no division. */
+static inline uint32_t jt_home(uint64_t h, uint32_t nslot)
 {
-	return (uint32_t)(((h >> 32) * (uint64_t)nb) >> 32);
+	return (uint32_t)(((h >> 32) * (uint64_t)nslot) >> 32);
+}
+
+/* Tag byte of hash h; never 0, which marks an empty slot. */
+static inline unsigned char jt_tag(uint64_t h)
+{
+	unsigned char g = (unsigned char)(h >> 24);
+
+	return (unsigned char)(g + !g);
 }
 
 /*
- * Sort the records by hash bucket and fill each bucket's line: where its
- * records start, how many, and one tag byte per record.
+ * Room for the records: on huge pages when big, since every jump lands on
+ * a random record and 4 KiB pages would add a page walk to each.
+ */
+static struct ds_jrec *trie_rec_alloc(struct ds_trie *t, uint32_t nslots)
+{
+	size_t bytes = (size_t)(nslots ? nslots : 1) * sizeof(struct ds_jrec);
+	struct ds_jrec *r;
+
+	if (bytes < HUGE_PAGE) {
+		t->rec_bytes = bytes;
+		return aligned_alloc(64, bytes);
+	}
+	bytes = (bytes + HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
+	r = aligned_alloc(HUGE_PAGE, bytes);
+	if (r)
+		madvise(r, bytes, MADV_HUGEPAGE);
+	t->rec_bytes = bytes;
+	return r;
+}
+
+/*
+ * Place the records in an open-addressed table (linear probing, at most
+ * 2/3 full) with a separate byte of tag per slot. A lookup then knows the
+ * record's address from the hash alone: it can fetch the home record while
+ * it scans the tags, instead of reading a bucket first.
  */
 static int trie_index_recs(struct ds_trie *t)
 {
-	struct ds_jrec *sorted = NULL;
-	uint32_t *bk = NULL, *fill = NULL, r, b;
+	struct ds_jrec *placed = NULL;
+	uint32_t *at = NULL, r, s;
 	int ret = -1;
 
-	t->nb = t->nrec / JB_LOAD + 1;
-	t->jb = aligned_alloc(64, (size_t)t->nb * sizeof(*t->jb));
-	sorted = aligned_alloc(64, (t->nrec ? t->nrec : 1) * sizeof(*sorted));
-	bk = malloc((t->nrec ? t->nrec : 1) * sizeof(*bk));
-	fill = calloc(t->nb, sizeof(*fill));
-	if (!t->jb || !sorted || !bk || !fill)
+	t->nslot = t->nrec + t->nrec / JT_SPARE + 1;
+	/* Probing never runs more than nrec slots past the last home. */
+	t->jtag = calloc((size_t)t->nslot + t->nrec + JT_WIN, 1);
+	at = malloc((t->nrec ? t->nrec : 1) * sizeof(*at));
+	if (!t->jtag || !at)
 		goto out;
-	memset(t->jb, 0, (size_t)t->nb * sizeof(*t->jb));
+	t->nused = 0;
 	for (r = 0; r < t->nrec; r++) {
 		const struct ds_jrec *jr = &t->jrec[r];
-
-		bk[r] =
-		    jb_of(hash_bytes(jr->tlen <= JREC_INLINE ? jr->b : jr->ext, jr->plen), t->nb);
-		t->jb[bk[r]].cnt++;
-	}
-	for (b = 1; b < t->nb; b++)
-		t->jb[b].start = t->jb[b - 1].start + t->jb[b - 1].cnt;
-	for (r = 0; r < t->nrec; r++) {
-		const struct ds_jrec *jr = &t->jrec[r];
-		struct ds_jbucket *jb = &t->jb[bk[r]];
 		uint64_t h = hash_bytes(jr->tlen <= JREC_INLINE ? jr->b : jr->ext, jr->plen);
 
-		if (fill[bk[r]] < JB_TAGS)
-			jb->tag[fill[bk[r]]] = (unsigned char)h;
-		sorted[jb->start + fill[bk[r]]++] = *jr;
+		for (s = jt_home(h, t->nslot); t->jtag[s]; s++)
+			;
+		t->jtag[s] = jt_tag(h);
+		at[r] = s;
+		if (s + 1 > t->nused)
+			t->nused = s + 1;
 	}
+	placed = trie_rec_alloc(t, t->nused);
+	if (!placed)
+		goto out;
+	for (r = 0; r < t->nrec; r++)
+		placed[at[r]] = t->jrec[r];
 	free(t->jrec);
-	t->jrec = sorted;
-	sorted = NULL;
+	t->jrec = placed;
+	/* Keep the tags up to the last used slot and the zeros that end a scan. */
+	placed = NULL;
+	{
+		unsigned char *tg = realloc(t->jtag, (size_t)t->nused + JT_WIN);
+
+		if (tg)
+			t->jtag = tg;
+	}
 	ret = 0;
 out:
-	free(sorted);
-	free(bk);
-	free(fill);
+	free(at);
 	return ret;
 }
 
@@ -606,6 +658,12 @@ static int trie_compact(struct ds_trie *t)
 		}
 	}
 	t->blob_len = total;
+	/* The root's children in a byte table: the hot first step skips the scan. */
+	for (c = 0; c < t->node[0].nchild; c++) {
+		uint32_t k = t->node[0].first_child + c;
+
+		t->root_go[t->edge[k]] = (c + 1) | (uint32_t)(t->jlen ? t->jlen[k] : 0) << 16;
+	}
 	for (i = 0; i < t->nrec; i++)
 		keep_bytes |= t->jrec[i].tlen > JREC_INLINE;
 	free(t->node);
@@ -728,7 +786,7 @@ void ds_trie_free(struct ds_trie *t)
 	free(t->eq);
 	free(t->sidx);
 	free(t->jrec);
-	free(t->jb);
+	free(t->jtag);
 	free(t);
 }
 
@@ -767,36 +825,61 @@ static inline __attribute__((always_inline)) bool trie_rec_eq(const struct ds_tr
 	       trie_eq(t, str, len, rev, nc, 0, r->tlen <= JREC_INLINE ? r->b : r->ext, r->tlen);
 }
 
+/* Bit i set when tag byte w[i] equals g, over the JT_WIN bytes at w. */
+static inline uint32_t jt_match(const unsigned char *w, unsigned char g)
+{
+#ifdef __SSE2__
+	const __m128i v = _mm_loadu_si128((const __m128i *)w);
+
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)g)));
+#else
+	const uint64_t ones = 0x0101010101010101ULL, pat = ones * g;
+	uint32_t m = 0, i, b;
+
+	for (i = 0; i < JT_WIN; i += 8) {
+		uint64_t x = load64(w + i) ^ pat;
+
+		/* Exact per byte (no borrow between bytes): bit 7 set when zero. */
+		x = ~(((x & ~(ones << 7)) + ~(ones << 7)) | x) & (ones << 7);
+		for (b = 0; b < 8; b++)
+			m |= (uint32_t)((x >> (8 * b + 7)) & 1) << (i + b);
+	}
+	return m;
+#endif
+}
+
 /*
  * The record a jump over the input's first plen bytes lands on, confirmed
  * (the input starts with its whole path), or NULL. Accepts plen <= len.
+ * The home record is fetched while the tags are scanned; records that do
+ * not sit at home are in the following slots, before the first empty one.
  */
 static inline __attribute__((always_inline)) const struct ds_jrec *
 trie_jump(const struct ds_trie *t, const char *str, size_t len, bool rev, bool nc, uint32_t plen)
 {
 	const uint64_t h = hash_in(t, str, len, rev, nc, plen);
-	const struct ds_jbucket *jb = &t->jb[jb_of(h, t->nb)];
-	const struct ds_jrec *rec = t->jrec + jb->start;
-	const uint64_t ones = 0x0101010101010101ULL, pat = ones * (unsigned char)h;
-	uint32_t ntag = jb->cnt < JB_TAGS ? jb->cnt : JB_TAGS, i, j;
+	const unsigned char g = jt_tag(h);
+	uint32_t s = jt_home(h, t->nslot), m, e;
 
-	/* Eight tags per step: a zero byte of x is a tag equal to ours. */
-	for (i = 0; i < ntag; i += 8) {
-		uint64_t x = load64(jb->tag + i) ^ pat;
-		uint64_t z = (x - ones) & ~x & (ones << 7);
+	__builtin_prefetch(&t->jrec[s]);
+	for (;;) {
+		m = jt_match(t->jtag + s, g);
+		e = jt_match(t->jtag + s, 0);
+		/* Only slots before the first empty one belong to this run. */
+		if (e)
+			m &= (e & -e) - 1;
+		while (m) {
+			const struct ds_jrec *r = &t->jrec[s + (uint32_t)__builtin_ctz(m)];
 
-		while (z) {
-			j = i + (uint32_t)(__builtin_ctzll(z) >> 3);
-			z &= z - 1;
 			/* A tag only filters: the path bytes decide. */
-			if (j < ntag && trie_rec_eq(t, &rec[j], str, len, rev, nc, plen))
-				return &rec[j];
+			if (trie_rec_eq(t, r, str, len, rev, nc, plen))
+				return r;
+			m &= m - 1;
 		}
+		if (e)
+			return NULL;
+		s += JT_WIN;
 	}
-	for (j = JB_TAGS; j < jb->cnt; j++)
-		if (trie_rec_eq(t, &rec[j], str, len, rev, nc, plen))
-			return &rec[j];
-	return NULL;
 }
 
 /*
@@ -866,15 +949,53 @@ static inline __attribute__((always_inline)) bool trie_label(const struct ds_tri
 	return true;
 }
 
+/*
+ * The root's step: its label, its entry, then the child or jump for the
+ * next input byte from root_go. Returns like trie_down, with *best set.
+ */
+static inline __attribute__((always_inline)) int trie_root(const struct ds_trie *t, const char *str,
+							   size_t len, bool rev, bool nc,
+							   struct trie_pos *p, uint32_t *best)
+{
+	const struct ds_cnode *root = p->nd;
+	uint32_t go, jl;
+
+	if (!trie_label(t, str, len, rev, nc, p))
+		return 0;
+	*best = root->entry;
+	if (p->pos == len)
+		return 0;
+	go = t->root_go[trie_in(t, str, len, rev, nc, p->pos)];
+	if (!go)
+		return 0;
+	jl = go >> 16;
+	if (!jl) {
+		p->node = root->first_child + (go & 0xffff) - 1;
+		p->nd = &t->cn[p->node];
+		p->pos++;
+		return 1;
+	}
+	/* No key below that child is shorter than jl: nothing is skipped. */
+	if (jl > len)
+		return 0;
+	p->rec = trie_jump(t, str, len, rev, nc, jl);
+	if (!p->rec)
+		return 0;
+	p->node = p->rec->node & ~JREC_KIDS;
+	p->nd = &t->cn[p->node];
+	p->pos = p->rec->tlen;
+	return 2;
+}
+
 /* The lookup for one (reverse, nocase) mode, compiled once per mode. */
 static inline __attribute__((always_inline)) uint32_t
 trie_longest(const struct ds_trie *t, const char *str, size_t len, bool rev, bool nc)
 {
 	struct trie_pos p = {&t->cn[0], NULL, 0, 0};
 	uint32_t best = DS_NONE;
-	int step = 1;
+	int step = trie_root(t, str, len, rev, nc, &p, &best);
 
-	for (;;) {
+	while (step) {
 		if (step == 1) {
 			if (!trie_label(t, str, len, rev, nc, &p))
 				return best;
@@ -888,19 +1009,44 @@ trie_longest(const struct ds_trie *t, const char *str, size_t len, bool rev, boo
 				return best;
 		}
 		step = trie_down(t, str, len, rev, nc, &p);
-		if (!step)
-			return best;
 	}
+	return best;
+}
+
+/*
+ * One out-of-line copy per mode, so that ds_trie_longest only dispatches
+ * (a tail call) and each copy keeps its own registers.
+ */
+static __attribute__((noinline)) uint32_t trie_longest_fw(const struct ds_trie *t, const char *str,
+							  size_t len)
+{
+	return trie_longest(t, str, len, false, false);
+}
+
+static __attribute__((noinline)) uint32_t trie_longest_fw_nc(const struct ds_trie *t,
+							     const char *str, size_t len)
+{
+	return trie_longest(t, str, len, false, true);
+}
+
+static __attribute__((noinline)) uint32_t trie_longest_rev(const struct ds_trie *t, const char *str,
+							   size_t len)
+{
+	return trie_longest(t, str, len, true, false);
+}
+
+static __attribute__((noinline)) uint32_t trie_longest_rev_nc(const struct ds_trie *t,
+							      const char *str, size_t len)
+{
+	return trie_longest(t, str, len, true, true);
 }
 
 /* Accepts any bytes; returns the longest key that is a prefix (suffix). */
 uint32_t ds_trie_longest(const struct ds_trie *t, const char *str, size_t len)
 {
 	if (t->reverse)
-		return t->nocase ? trie_longest(t, str, len, true, true)
-				 : trie_longest(t, str, len, true, false);
-	return t->nocase ? trie_longest(t, str, len, false, true)
-			 : trie_longest(t, str, len, false, false);
+		return t->nocase ? trie_longest_rev_nc(t, str, len) : trie_longest_rev(t, str, len);
+	return t->nocase ? trie_longest_fw_nc(t, str, len) : trie_longest_fw(t, str, len);
 }
 
 size_t ds_trie_bytes(const struct ds_trie *t)
@@ -908,7 +1054,7 @@ size_t ds_trie_bytes(const struct ds_trie *t)
 	size_t b = sizeof(*t) + (size_t)t->nnodes * (sizeof(*t->cn) + sizeof(*t->eq)) +
 		   t->blob_len + (size_t)t->n * sizeof(*t->sidx);
 
-	b += (size_t)t->nrec * sizeof(*t->jrec) + (size_t)t->nb * sizeof(*t->jb);
+	b += t->rec_bytes + (t->jtag ? (size_t)t->nused + JT_WIN : 0);
 	if (t->bytes)
 		b += t->bytes_len;
 	return b;

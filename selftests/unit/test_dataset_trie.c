@@ -381,4 +381,48 @@ TEST(trie_walk_stops)
 	kset_free(&k);
 }
 
+/*
+ * Look every key of a big set up, in every mode: the jump records sit in
+ * an open-addressed table where runs of occupied slots can be longer than
+ * one tag scan, so each record must be found wherever probing put it.
+ */
+TEST(trie_every_key_found)
+{
+	struct kset k = {0};
+	char key[64], q[96];
+	uint32_t i, bad = 0, miss_bad = 0;
+	int mode, len;
+
+	/* Same shape and length: no key is a prefix (or suffix) of another. */
+	for (i = 0; i < 60000; i++) {
+		len = snprintf(key, sizeof(key), "/%s/t%08x/%05u", i % 3 ? "api" : "img",
+			       i * 2654435761u, (unsigned)(rnd() % 100000));
+		kset_add(&k, key, (size_t)len);
+	}
+	for (mode = 0; mode < 4; mode++) {
+		bool nc = mode & 1, rev = mode & 2;
+		struct ds_trie *t = ds_trie_build(k.e, k.n, nc, rev);
+		size_t n, j;
+
+		ASSERT_TRUE(t != NULL, "build 60000 keys");
+		for (i = 0; i < k.n; i++) {
+			const struct ds_entry *e = &k.e[i];
+
+			n = (size_t)(rev ? snprintf(q, sizeof(q), "/gw%s", e->key)
+					 : snprintf(q, sizeof(q), "%s/more", e->key));
+			for (j = 0; nc && j < n; j += 2)
+				if (q[j] >= 'a' && q[j] <= 'z')
+					q[j] -= 32;
+			bad += ds_trie_longest(t, q, n) != i;
+			/* One changed byte inside the key: no key fits any more. */
+			q[(rev ? 3 : 0) + 8 + rnd() % (e->key_len - 8)] = '#';
+			miss_bad += ds_trie_longest(t, q, n) != DS_NONE;
+		}
+		ds_trie_free(t);
+	}
+	ASSERT_EQ(bad, 0, "every key is found, in all four modes");
+	ASSERT_EQ(miss_bad, 0, "a changed byte inside the key is a miss");
+	kset_free(&k);
+}
+
 TEST_MAIN()
