@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dataset_ac.c - CONTAINS: a sampled-window filter, then verify.
+ * dataset_ac.c - CONTAINS: a sampled-window cuckoo filter, then verify.
  *
  * Why not an automaton (what this file used to be): an Aho-Corasick scan
  * makes one dependent state transition per input byte; at 100,000 keys the
@@ -18,51 +18,68 @@
  * over every window), so fragments many keys share ("/api/v1/") do not
  * make every input that contains them verify.
  *
- * Probe: load the w-byte window (folded with ds_fold8 for nocase), hash it
- * (two multiplies), and test a 5-bit fingerprint against one 16-byte block
- * of a block array sized at 3-6 windows per block, ~4 bytes per key, so it
- * stays in L2 at 100,000 keys. Probes at different positions do not depend
- * on each other, so the CPU overlaps them.
+ * Probe: load the w-byte window (for nocase with bit 5 of each byte set,
+ * see CS_CASEBITS), hash it (two multiplies) and look for its 16-bit tag
+ * in the window's two buckets of a cuckoo table (a bucket is one 64-bit
+ * word of four tags; SSE2 compares all eight lanes in a few
+ * instructions). The tags take ~2.6 bytes per entry, so they stay in L2
+ * at 100,000 keys, and probes at different positions do not depend on
+ * each other, so the CPU overlaps them. A false tag match costs about 1
+ * in 10,000 probes.
  *
- * Verify: a block also holds the offset of its bucket: headers (32-bit
- * hash check, record offset), then records (index, window offset o,
- * length, and the key's bytes inline). On a fingerprint hit the scan only
- * prefetches the whole bucket (one line or a few adjacent ones, fetched in
- * parallel) and goes on probing; pending hits are verified together at
- * the end (or when CS_NPEND wait): check, then a byte compare of the key
- * against the input at i - o. A true hit thus costs one round trip to
- * memory instead of one per byte. The records are copied s times for the
- * s windows (memory for the one-miss verify); buckets and blocks are
- * huge-page backed so that miss is not also a page walk.
+ * Verify: lane j of bucket b names record b * 4 + j, one 64-byte line that
+ * holds the entry's index, window offset and length and the key's bytes
+ * (up to 52 inline; longer keys keep a pointer). A tag hit only prefetches
+ * that line and the scan goes on; pending hits are verified together at
+ * the end (or when the queue fills): a byte compare of the key against the
+ * input at i - o. A true hit thus costs exactly one line from memory, with
+ * no header to search first (the previous layout, a bucket of headers and
+ * variable records behind a Bloom block, fetched ~5 lines per hit and
+ * branched on which header matched once they arrived, which serialised
+ * the miss). The records are copied s times for the s windows; records
+ * and tags are huge-page backed so that miss is not also a page walk.
  *
- * Lowest index: records in a bucket are in index order, so a bucket scan
- * stops at the first checked record whose index is not below the best so
- * far; the whole input is scanned (a later position may hold a lower-index
- * key) unless the best is already the set's lowest index. The empty key
- * occurs everywhere: it is the starting best.
+ * Lowest index: all matching lanes are verified and the lowest index
+ * kept; the whole input is scanned (a later position may hold a
+ * lower-index key) unless the best is already the set's lowest index. The
+ * empty key occurs everywhere: it is the starting best.
  *
- * Limit: the verify work per probe grows with the number of keys whose
- * chosen windows are all the same (e.g. thousands of keys made of one
- * repeated byte); real key sets have rare windows to choose.
+ * Limit: a window's two buckets hold 8 entries, so when more keys than
+ * that share nothing but one window (thousands of keys made of one
+ * repeated byte, many copies of one key), the cuckoo insert fails even in
+ * a larger table and the set gets the Aho-Corasick fallback below.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "dataset_internal.h"
 
-#define CS_NCLS	  4	/* hashed classes, see cs_shape */
-#define CS_MULT	  0x9e3779b97f4a7c15ULL
-#define CS_MULT2  0xc2b2ae3d27d4eb4fULL
-#define CS_MULT3  0xff51afd7ed558ccdULL
-#define CS_FPBITS 28	/* top hash bits spent on the fingerprint */
+#define CS_NCLS	 4	/* hashed classes, see cs_shape */
+#define CS_MULT	 0x9e3779b97f4a7c15ULL
+#define CS_MULT2 0xc2b2ae3d27d4eb4fULL
+#define CS_WAYS	 4	/* 16-bit tags per bucket (one 64-bit word) */
+#define CS_INL	 52	/* key bytes a record holds inline */
+#define CS_KICKS 500	/* cuckoo evictions before an insert gives up */
+#define CS_TRIES 3	/* table doublings before the fallback */
+#define CS_LANES 0x0001000100010001ULL
+/*
+ * Nocase windows are hashed with bit 5 of every byte set: one OR instead
+ * of an exact fold per probe. Equal windows up to case hash alike (and so
+ * do a few other pairs, '@' and '`' say, which the verify's exact fold
+ * then rejects).
+ */
+#define CS_CASEBITS 0x2020202020202020ULL
 
 /*
  * The hashed classes: window w, stride s, key lengths [minlen, maxlen].
  * A class with stride s probes only every s-th input position, so each of
  * its keys is entered with s consecutive windows (any occurrence puts one
  * of them on a probed position); that needs len >= w + s - 1 and costs s
- * bucket entries per key, and it cuts the probes - the per-byte cost - by
+ * table entries per key, and it cuts the probes - the per-byte cost - by
  * s for the long keys that are the common case.
  */
 static const struct {
@@ -75,51 +92,48 @@ static const struct {
 };
 
 /*
- * One block (four to a cache line): a 96-bit fingerprint of the windows
- * hashed here (3 bits in bits, 2 in bits2 per window) and the offset of
- * its bucket; the next block's off is where the bucket ends.
+ * One table entry: exactly one cache line, the line a tag hit points to.
+ * Keys longer than CS_INL keep a pointer to their bytes (in the class's
+ * ext buffer) in key[] instead.
  */
-struct cs_blk {
-	uint64_t bits;
-	uint32_t bits2;
-	uint32_t off;
-};
-
-/*
- * A bucket is its headers, then their records (index order). The first
- * header's rec is where the headers end. A record is struct cs_rec, then
- * the key's bytes (folded if nocase) padded to 4.
- */
-struct cs_hdr {
-	uint32_t hchk;
-	uint32_t rec;	/* record offset in data */
-};
-
 struct cs_rec {
 	uint32_t idx;
-	uint32_t o;	/* window offset inside the key */
 	uint32_t len;
-};
+	uint32_t o;	/* window offset inside the key */
+	unsigned char key[CS_INL];
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct cs_rec) == 64, "a record is one cache line");
+
+struct cs_cls;
+
+/* The scan of one class shape and case mode (see cs_scan). */
+typedef uint32_t (*cs_scan_fn)(const struct cs_cls *c, const unsigned char *p, size_t len,
+			       uint32_t best, uint32_t stop);
 
 struct cs_cls {
+	cs_scan_fn scan;
+	uint32_t minlen;	/* shortest key of the class's shape */
 	const struct ds_entry *ent;	/* the set's entries: prefetch only */
-	uint32_t bsh;		/* block index = (h >> bsh) & mask */
+	uint32_t lg;		/* log2 of the bucket count */
 	uint32_t mask;
 	uint32_t nkeys;
-	uint32_t maxb;		/* most headers in one bucket */
-	struct cs_blk *blk;	/* mask + 2: the last holds the end offset */
-	unsigned char *data;
-	size_t dlen;
+	uint64_t *tag;		/* mask + 1 buckets of CS_WAYS tags, 0 = empty */
+	struct cs_rec *rec;	/* slot b * CS_WAYS + lane */
+	unsigned char *ext;	/* bytes of keys longer than CS_INL */
+	size_t extlen;
 };
 
 struct acm;
 
 struct ds_ac {
-	struct acm *slow;	/* fallback automaton, see cs_too_shared() */
+	struct acm *slow;	/* fallback automaton, see cs_build_class() */
 	bool nocase;
 	bool has_one;		/* any key of length 1 */
 	uint32_t empty;		/* lowest index of an empty key, or DS_NONE */
 	uint32_t min_index;	/* lowest index of any key: stop when found */
+	uint32_t nact;		/* classes with keys, in act[] (longest first) */
+	uint8_t act[CS_NCLS];
 	struct cs_cls cls[CS_NCLS];
 	uint32_t one[256];	/* length-1 keys: lowest index per byte */
 };
@@ -155,10 +169,9 @@ static inline __attribute__((always_inline)) uint64_t cs_load(const unsigned cha
 }
 
 /*
- * The scan hash: two multiplies, so that every bit used (the fingerprint
- * and block index, the top ~45) depends on every byte of the window; one
- * multiply left the lower of those bits poorly mixed on ASCII text and the
- * measured false-positive rate well above the fingerprint's design.
+ * The scan hash: two multiplies, so that every bit used (tag, bucket
+ * indices) depends on every byte of the window; one multiply left the
+ * lower bits poorly mixed on ASCII text.
  */
 static inline uint64_t cs_hash(uint64_t v)
 {
@@ -168,30 +181,66 @@ static inline uint64_t cs_hash(uint64_t v)
 }
 
 /*
- * The fingerprint from the top 28 hash bits (constant shifts): 3 bits of
- * the 64-bit word, 2 of the 32-bit one. A block holds 3-6 windows, ~16
- * bits each, which keeps false positives (each a cold bucket read) near
- * 0.2% per probe.
+ * The 16-bit tag: the top hash bits. An empty lane holds 0 and its record
+ * the index DS_NONE, so a window whose tag is 0 only costs a rejected
+ * verify.
  */
-static inline uint64_t cs_fp(uint64_t h)
+static inline uint64_t cs_tag(uint64_t h)
 {
-	return 1ull << (h >> 58) | 1ull << ((h >> 52) & 63) | 1ull << ((h >> 46) & 63);
+	return h >> 48;
 }
 
-static inline uint32_t cs_fp2(uint64_t h)
+/*
+ * The two candidate buckets: b1 from hash bits 16 up, b2 = b1 with bits
+ * 32 up xored in (made odd, so b2 != b1 and both are in range). Constant
+ * shifts: up to 2^16 buckets the three fields do not overlap; beyond that
+ * they share a bit or a few, which only correlates the choices a little.
+ */
+static inline uint32_t cs_b1(uint64_t h, uint32_t mask)
 {
-	return 1u << ((h >> 41) & 31) | 1u << ((h >> 36) & 31);
+	return (uint32_t)(h >> 16) & mask;
 }
 
-/* An independent 32-bit check, computed only on a fingerprint hit. */
-static inline uint32_t cs_hchk(uint64_t v)
+static inline uint32_t cs_b2(uint64_t h, uint32_t b1, uint32_t mask)
 {
-	return (uint32_t)(((v ^ (v >> 29)) * CS_MULT3) >> 32);
+	return b1 ^ (((uint32_t)(h >> 32) & mask) | 1);
 }
 
-static inline size_t cs_rec_size(uint32_t len)
+/* High bit set in each 16-bit lane of x that is zero (exact, no borrow). */
+static inline uint64_t cs_zero16(uint64_t x)
 {
-	return sizeof(struct cs_rec) + (((size_t)len + 3) & ~(size_t)3);
+	const uint64_t lo = 0x7fff7fff7fff7fffULL;
+
+	return ~(((x & lo) + lo) | x) & ~lo;
+}
+
+/*
+ * The lanes of buckets b1 and b2 whose tag is h's: bit 2j of the result
+ * for lane j of b1, bit 2j + 8 for lane j of b2 (odd bits may be set too:
+ * cs_queue ignores them). SSE2 compares all eight lanes
+ * at once; elsewhere an exact zero-lane test per bucket.
+ */
+static inline __attribute__((always_inline)) uint32_t cs_lanes(const uint64_t *tag, uint64_t h,
+								uint32_t b1, uint32_t b2)
+{
+#ifdef __SSE2__
+	const __m128i t = _mm_set1_epi16((short)cs_tag(h));
+	const __m128i x = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)&tag[b1]),
+					     _mm_loadl_epi64((const __m128i *)&tag[b2]));
+
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi16(x, t));
+#else
+	const uint64_t t = cs_tag(h) * CS_LANES;
+	const uint64_t z1 = cs_zero16(tag[b1] ^ t), z2 = cs_zero16(tag[b2] ^ t);
+	uint32_t m = 0, j;
+
+	if (!(z1 | z2))
+		return 0;
+	for (j = 0; j < CS_WAYS; j++)
+		m |= (uint32_t)((z1 >> (16 * j + 15)) & 1) << (2 * j) |
+		     (uint32_t)((z2 >> (16 * j + 15)) & 1) << (2 * j + 8);
+	return m;
+#endif
 }
 
 /* --- build ---------------------------------------------------------------- */
@@ -199,33 +248,32 @@ static inline size_t cs_rec_size(uint32_t len)
 #define CS_HUGE (2u << 20)
 
 /*
- * Allocate a structure the scan reads at random. From 1 MiB up it is
- * 2 MiB aligned and marked for transparent huge pages: at 100,000 keys
- * the buckets span ~20 MB, ~5,000 4 KiB pages, more than the TLB holds,
- * and a page walk would add a second dependent miss to every verify.
- * Freed with free(); zeroed.
+ * Allocate a structure the scan reads at random: 64-byte aligned, and
+ * from 1 MiB up 2 MiB aligned and marked for transparent huge pages: at
+ * 100,000 keys the records span ~32 MB, ~8,000 4 KiB pages, more than the
+ * TLB holds, and a page walk would add a second dependent miss to every
+ * verify. Freed with free(); zeroed.
  */
 static void *cs_alloc(size_t size)
 {
+	const size_t al = size < (CS_HUGE >> 1) ? 64 : CS_HUGE;
 	void *p;
 
-	if (size < (CS_HUGE >> 1))
-		return calloc(1, size ? size : 1);
-	size = (size + CS_HUGE - 1) & ~((size_t)CS_HUGE - 1);
-	p = aligned_alloc(CS_HUGE, size);
+	size = (size + al - 1) & ~(al - 1);
+	p = aligned_alloc(al, size ? size : al);
 	if (!p)
 		return NULL;
-	madvise(p, size, MADV_HUGEPAGE);
-	memset(p, 0, size);
+	if (al == CS_HUGE)
+		madvise(p, size, MADV_HUGEPAGE);
+	memset(p, 0, size ? size : al);
 	return p;
 }
 
-/* One bucket entry to be, before layout. */
+/* One table entry to be: key idx entered by its window at offset o. */
 struct cs_pick {
+	uint64_t h;
 	uint32_t idx;
 	uint32_t o;
-	uint32_t blk;
-	uint32_t hchk;
 };
 
 static uint32_t cs_log2_ceil(size_t x)
@@ -244,7 +292,7 @@ static uint32_t cs_log2_ceil(size_t x)
  * its index shift, or NULL.
  */
 static unsigned char *cs_count_windows(const unsigned char **kp, const struct ds_entry *e,
-				       uint32_t n, int ci, uint32_t *cshift)
+				       uint32_t n, int ci, uint64_t cm, uint32_t *cshift)
 {
 	const uint32_t w = cs_shape[ci].w;
 	unsigned char *cnt;
@@ -264,7 +312,7 @@ static unsigned char *cs_count_windows(const unsigned char **kp, const struct ds
 		if (e[i].key_len < 2 || cs_class_of(e[i].key_len) != ci)
 			continue;
 		for (o = 0; o + w <= e[i].key_len; o++) {
-			unsigned char *k = &cnt[cs_hash(cs_load(kp[i] + o, w)) >> *cshift];
+			unsigned char *k = &cnt[cs_hash(cs_load(kp[i] + o, w) | cm) >> *cshift];
 
 			if (*k < 255)
 				(*k)++;
@@ -276,14 +324,17 @@ static unsigned char *cs_count_windows(const unsigned char **kp, const struct ds
 /*
  * Choose each key's s consecutive windows: the run whose summed counts are
  * lowest, i.e. the fragment the fewest other keys share, so that common
- * fragments ("/api/v1/") do not make every input that holds them verify.
+ * fragments ("/api/v1/") do not make every input that holds them verify
+ * (nor crowd one pair of buckets). Ties go to the latest run: with few
+ * keys every count is 1, and a key's start is more often a fragment that
+ * inputs share (a path's leading words) than its end (an id).
  */
-static int cs_pick_windows(const struct cs_cls *c, const unsigned char **kp,
-			   const struct ds_entry *e, uint32_t n, int ci, struct cs_pick *pk)
+static int cs_pick_windows(const unsigned char **kp, const struct ds_entry *e, uint32_t n, int ci,
+			   uint64_t cm, struct cs_pick *pk)
 {
 	const uint32_t w = cs_shape[ci].w, s = cs_shape[ci].s;
 	uint32_t cshift, i, o, j, np = 0;
-	unsigned char *cnt = cs_count_windows(kp, e, n, ci, &cshift);
+	unsigned char *cnt = cs_count_windows(kp, e, n, ci, cm, &cshift);
 
 	if (!cnt)
 		return -1;
@@ -293,98 +344,154 @@ static int cs_pick_windows(const struct cs_cls *c, const unsigned char **kp,
 		if (e[i].key_len < 2 || cs_class_of(e[i].key_len) != ci)
 			continue;
 		for (o = 0; o + w <= e[i].key_len; o++) {
-			uint32_t k = cnt[cs_hash(cs_load(kp[i] + o, w)) >> cshift];
+			uint32_t k = cnt[cs_hash(cs_load(kp[i] + o, w) | cm) >> cshift];
 
 			sum += k - ring[o % s];
 			ring[o % s] = k;
-			if (o + 1 >= s && sum < best_sum) {
+			if (o + 1 >= s && sum <= best_sum) {
 				best_sum = sum;
 				best_o = o + 1 - s;
 			}
 		}
-		for (j = 0; j < s; j++) {
-			uint64_t v = cs_load(kp[i] + best_o + j, w);
-
+		for (j = 0; j < s; j++)
 			pk[np++] = (struct cs_pick){
+				.h = cs_hash(cs_load(kp[i] + best_o + j, w) | cm),
 				.idx = i,
 				.o = best_o + j,
-				.blk = (uint32_t)(cs_hash(v) >> c->bsh) & c->mask,
-				.hchk = cs_hchk(v),
 			};
-		}
 	}
 	free(cnt);
 	return 0;
 }
 
-/* Lay the picked entries out bucket by bucket (index order kept). */
-static int cs_layout(struct cs_cls *c, const unsigned char **kp, const struct ds_entry *e,
-		     const struct cs_pick *pk, size_t np, uint32_t w)
+/*
+ * Cuckoo insert of pick k into the lanes (who: pick per slot, UINT32_MAX
+ * when empty): take a free lane of either bucket, else evict a random one
+ * and re-home the evicted pick. False when CS_KICKS evictions did not end
+ * (the tables are then inconsistent: the caller starts over).
+ */
+static bool cs_insert(struct cs_cls *c, uint32_t *who, const struct cs_pick *pk, uint32_t k,
+		      uint64_t *rs)
 {
-	const size_t nblk = (size_t)c->mask + 1;
-	size_t *hcur = calloc(nblk + 1, sizeof(*hcur));
-	size_t *rcur = calloc(nblk + 1, sizeof(*rcur));
-	size_t total = 0, b, i;
-	int ret = -1;
+	uint32_t kick, j, b;
 
-	if (!hcur || !rcur)
-		goto out;
-	/* Sizes: headers, then records, per bucket. */
-	for (i = 0; i < np; i++) {
-		hcur[pk[i].blk] += sizeof(struct cs_hdr);
-		rcur[pk[i].blk] += cs_rec_size(e[pk[i].idx].key_len);
-	}
-	for (b = 0; b < nblk; b++) {
-		size_t hsz = hcur[b];
+	for (kick = 0; kick < CS_KICKS; kick++) {
+		const uint32_t b1 = cs_b1(pk[k].h, c->mask);
+		const uint32_t bb[2] = { b1, cs_b2(pk[k].h, b1, c->mask) };
+		const uint64_t t = cs_tag(pk[k].h);
+		uint32_t victim;
+		int x;
 
-		if (hsz / sizeof(struct cs_hdr) > c->maxb)
-			c->maxb = (uint32_t)(hsz / sizeof(struct cs_hdr));
-		c->blk[b].off = (uint32_t)total;
-		hcur[b] = total;
-		total += hsz;
-		hsz = rcur[b];
-		rcur[b] = total;
-		total += hsz;
-		if (total >= UINT32_MAX)
-			goto out;
+		for (x = 0; x < 2; x++) {
+			for (j = 0; j < CS_WAYS; j++) {
+				if (who[bb[x] * CS_WAYS + j] != UINT32_MAX)
+					continue;
+				who[bb[x] * CS_WAYS + j] = k;
+				c->tag[bb[x]] |= t << (16 * j);
+				return true;
+			}
+		}
+		*rs ^= *rs << 13;
+		*rs ^= *rs >> 7;
+		*rs ^= *rs << 17;
+		b = bb[*rs & 1];
+		j = (uint32_t)(*rs >> 1) % CS_WAYS;
+		victim = who[b * CS_WAYS + j];
+		who[b * CS_WAYS + j] = k;
+		c->tag[b] = (c->tag[b] & ~(0xffffULL << (16 * j))) | t << (16 * j);
+		k = victim;
 	}
-	c->blk[nblk].off = (uint32_t)total;
-	c->data = cs_alloc(total);
-	if (!c->data)
-		goto out;
-	c->dlen = total;
-	for (i = 0; i < np; i++) {
-		const struct cs_pick *p = &pk[i];
-		const uint32_t len = e[p->idx].key_len;
-		const uint64_t hv = cs_hash(cs_load(kp[p->idx] + p->o, w));
-		struct cs_hdr h = { p->hchk, (uint32_t)rcur[p->blk] };
-		struct cs_rec r = { p->idx, p->o, len };
-		unsigned char *d = c->data + rcur[p->blk];
-
-		memcpy(c->data + hcur[p->blk], &h, sizeof(h));
-		memcpy(d, &r, sizeof(r));
-		memcpy(d + sizeof(r), kp[p->idx], len);
-		memset(d + sizeof(r) + len, 0, cs_rec_size(len) - sizeof(r) - len);
-		hcur[p->blk] += sizeof(h);
-		rcur[p->blk] += cs_rec_size(len);
-		c->blk[p->blk].bits |= cs_fp(hv);
-		c->blk[p->blk].bits2 |= cs_fp2(hv);
-	}
-	ret = 0;
-out:
-	free(hcur);
-	free(rcur);
-	return ret;
+	return false;
 }
 
-/* Build hashed class ci from the keys that belong to it. */
+/*
+ * Place every pick in a table of 2^lg buckets; 0, 1 when the cuckoo
+ * insert failed (retry bigger), -1 on ENOMEM. Fills c->tag and who.
+ */
+static int cs_place(struct cs_cls *c, const struct cs_pick *pk, size_t np, uint32_t lg,
+		    uint32_t **whop)
+{
+	const size_t nslot = ((size_t)1 << lg) * CS_WAYS;
+	uint64_t rs = 0x9e3779b97f4a7c15ULL;
+	uint32_t *who = malloc(nslot * sizeof(*who));
+	size_t i;
+
+	c->lg = lg;
+	c->mask = (1u << lg) - 1;
+	c->tag = cs_alloc(((size_t)1 << lg) * sizeof(*c->tag));
+	if (!who || !c->tag) {
+		free(who);
+		return -1;
+	}
+	memset(who, 0xff, nslot * sizeof(*who));
+	for (i = 0; i < np; i++) {
+		if (!cs_insert(c, who, pk, (uint32_t)i, &rs)) {
+			free(who);
+			free(c->tag);
+			c->tag = NULL;
+			return 1;
+		}
+	}
+	*whop = who;
+	return 0;
+}
+
+/* Write the record of every occupied slot (keys folded if nocase). */
+static int cs_fill(struct cs_cls *c, const unsigned char **kp, const struct ds_entry *e,
+		   const struct cs_pick *pk, const uint32_t *who)
+{
+	const size_t nslot = ((size_t)c->mask + 1) * CS_WAYS;
+	size_t sl, used = 0;
+
+	c->rec = cs_alloc(nslot * sizeof(*c->rec));
+	if (!c->rec)
+		return -1;
+	for (sl = 0; sl < nslot; sl++)
+		if (who[sl] != UINT32_MAX && e[pk[who[sl]].idx].key_len > CS_INL)
+			c->extlen += e[pk[who[sl]].idx].key_len;
+	if (c->extlen) {
+		c->ext = malloc(c->extlen);
+		if (!c->ext)
+			return -1;
+	}
+	for (sl = 0; sl < nslot; sl++) {
+		const struct cs_pick *p;
+		struct cs_rec *r = &c->rec[sl];
+
+		if (who[sl] == UINT32_MAX) {
+			r->idx = DS_NONE;
+			continue;
+		}
+		p = &pk[who[sl]];
+		r->idx = p->idx;
+		r->len = e[p->idx].key_len;
+		r->o = p->o;
+		if (r->len <= CS_INL) {
+			memcpy(r->key, kp[p->idx], r->len);
+		} else {
+			const unsigned char *x = c->ext + used;
+
+			memcpy(c->ext + used, kp[p->idx], r->len);
+			memcpy(r->key, &x, sizeof(x));
+			used += r->len;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Build hashed class ci from the keys that belong to it: 0, 1 when the
+ * keys share windows so much that no table holds them (the caller then
+ * uses the fallback), -1 on ENOMEM.
+ */
 static int cs_build_class(struct ds_ac *a, const unsigned char **kp, const struct ds_entry *e,
 			  uint32_t n, int ci)
 {
 	struct cs_cls *c = &a->cls[ci];
 	struct cs_pick *pk = NULL;
+	uint32_t *who = NULL;
+	uint32_t i, lg, t;
 	size_t np;
-	uint32_t i, lg;
 	int ret = -1;
 
 	for (i = 0; i < n; i++)
@@ -394,23 +501,21 @@ static int cs_build_class(struct ds_ac *a, const unsigned char **kp, const struc
 		return 0;
 	c->ent = e;
 	np = (size_t)c->nkeys * cs_shape[ci].s;
-	/*
-	 * Two to four windows per block without a stride, four to eight with
-	 * one (whose probes are s times fewer): 3-5 bytes of blocks per key,
-	 * so the blocks stay in L2 at 100,000 keys.
-	 */
-	lg = cs_log2_ceil(np);
-	lg = lg > 3 ? lg - (cs_shape[ci].s > 1 ? 3 : 2) : 1;
-	c->mask = (1u << lg) - 1;
-	c->bsh = 64 - CS_FPBITS - lg;
-	c->blk = cs_alloc(((size_t)c->mask + 2) * sizeof(*c->blk));
 	pk = malloc(np * sizeof(*pk));
-	if (!c->blk || !pk)
+	if (!pk || cs_pick_windows(kp, e, n, ci, a->nocase ? CS_CASEBITS : 0, pk))
 		goto out;
-	if (cs_pick_windows(c, kp, e, n, ci, pk))
-		goto out;
-	ret = cs_layout(c, kp, e, pk, np, cs_shape[ci].w);
+	/*
+	 * Load about 0.8 (a 4-way cuckoo table fills to ~0.95): 2.5 bytes of
+	 * tags per entry, so the tags stay in L2 at 100,000 keys.
+	 */
+	lg = cs_log2_ceil((np * 5 + 15) / 16);
+	lg = lg < 1 ? 1 : lg;
+	for (t = 0, ret = 1; t < CS_TRIES && ret == 1 && lg + t <= 28; t++)
+		ret = cs_place(c, pk, np, lg + t, &who);
+	if (!ret)
+		ret = cs_fill(c, kp, e, pk, who);
 out:
+	free(who);
 	free(pk);
 	return ret;
 }
@@ -418,15 +523,13 @@ out:
 /* --- fallback: Aho-Corasick ------------------------------------------------ */
 
 /*
- * The verify work of a probe grows with its bucket, and a bucket only
- * grows past a few dozen entries when many keys have nothing but common
- * windows (thousands of keys made of one repeated byte, or many copies of
- * one key). An input made of that common fragment would then verify every
- * one of them at every position, so such sets get the previous engine, an
- * Aho-Corasick automaton, whose scan is linear whatever the keys.
+ * A window pair of buckets holds at most 2 * CS_WAYS entries, so a set
+ * where more keys than that have nothing but one common window (thousands
+ * of keys made of one repeated byte, or many copies of one key) cannot be
+ * placed, and its inputs would verify all of those keys at every position
+ * anyway. Such sets get the previous engine, an Aho-Corasick automaton,
+ * whose scan is linear whatever the keys.
  */
-#define CS_MAXBUCKET 64
-
 static void acm_free(struct acm *a);
 
 struct acm_state {
@@ -707,7 +810,8 @@ static void acm_free(struct acm *a)
 }
 
 /* Accepts any bytes; returns the lowest-index key occurring in str. */
-static uint32_t acm_find(const struct acm *a, const char *str, size_t len)
+static __attribute__((noinline)) uint32_t acm_find(const struct acm *a, const char *str,
+						   size_t len)
 {
 	const unsigned char *p = (const unsigned char *)str;
 	uint32_t best = a->st[0].out, s = 0;
@@ -746,15 +850,19 @@ static size_t acm_bytes(const struct acm *a)
 	return sizeof(*a) + ((size_t)a->nstates + 1) * sizeof(*a->st) + a->nstates;
 }
 
-/* True when some class has a bucket too large for a bounded verify. */
-static bool cs_too_shared(const struct ds_ac *a)
+static cs_scan_fn cs_scan_for(int ci, bool nc);
+
+/* Free the hashed classes (after a fallback, or at the end). */
+static void cs_free_classes(struct ds_ac *a)
 {
 	int ci;
 
-	for (ci = 0; ci < CS_NCLS; ci++)
-		if (a->cls[ci].maxb > CS_MAXBUCKET)
-			return true;
-	return false;
+	for (ci = 0; ci < CS_NCLS; ci++) {
+		free(a->cls[ci].tag);
+		free(a->cls[ci].rec);
+		free(a->cls[ci].ext);
+		a->cls[ci] = (struct cs_cls){ 0 };
+	}
 }
 
 /* Accepts the set's entries; builds the classes (folded keys if nocase). */
@@ -763,9 +871,10 @@ struct ds_ac *ds_ac_build(const struct ds_entry *e, uint32_t n, bool nocase)
 	struct ds_ac *a = calloc(1, sizeof(*a));
 	const unsigned char **kp = malloc((n ? n : 1) * sizeof(*kp));
 	unsigned char *folded = NULL;
+	bool shared = false;
 	size_t total = 0;
 	uint32_t i;
-	int ci;
+	int ci, r;
 
 	if (!a || !kp)
 		goto fail;
@@ -796,18 +905,24 @@ struct ds_ac *ds_ac_build(const struct ds_entry *e, uint32_t n, bool nocase)
 			a->has_one = true;
 		}
 	}
-	for (ci = 0; ci < CS_NCLS; ci++)
-		if (cs_build_class(a, kp, e, n, ci))
+	for (ci = 0; ci < CS_NCLS && !shared; ci++) {
+		r = cs_build_class(a, kp, e, n, ci);
+		if (r < 0)
 			goto fail;
-	if (cs_too_shared(a)) {
+		shared = r > 0;
+	}
+	if (shared) {
+		cs_free_classes(a);
 		a->slow = acm_build(e, n, nocase);
 		if (!a->slow)
 			goto fail;
-		for (ci = 0; ci < CS_NCLS; ci++) {
-			free(a->cls[ci].blk);
-			free(a->cls[ci].data);
-			a->cls[ci] = (struct cs_cls){ 0 };
-		}
+	}
+	for (ci = CS_NCLS - 1; ci >= 0 && !a->slow; ci--) {
+		if (!a->cls[ci].nkeys)
+			continue;
+		a->cls[ci].scan = cs_scan_for(ci, nocase);
+		a->cls[ci].minlen = cs_shape[ci].minlen;
+		a->act[a->nact++] = (uint8_t)ci;
 	}
 	free(kp);
 	free(folded);
@@ -821,15 +936,10 @@ fail:
 
 void ds_ac_free(struct ds_ac *a)
 {
-	int ci;
-
 	if (!a)
 		return;
 	acm_free(a->slow);
-	for (ci = 0; ci < CS_NCLS; ci++) {
-		free(a->cls[ci].blk);
-		free(a->cls[ci].data);
-	}
+	cs_free_classes(a);
 	free(a);
 }
 
@@ -841,14 +951,19 @@ static inline __attribute__((always_inline)) bool cs_equal(const unsigned char *
 							   bool nc)
 {
 	uint32_t k = 0;
+	uint64_t x, y;
 
-	for (; k + 8 <= len; k += 8) {
-		uint64_t x, y;
-
-		memcpy(&x, p + k, 8);
-		memcpy(&y, key + k, 8);
-		if ((nc ? ds_fold8(x) : x) != y)
-			return false;
+	if (len >= 8) {
+		/* Whole words, the last one overlapping the one before. */
+		for (; k + 8 < len; k += 8) {
+			memcpy(&x, p + k, 8);
+			memcpy(&y, key + k, 8);
+			if ((nc ? ds_fold8(x) : x) != y)
+				return false;
+		}
+		memcpy(&x, p + len - 8, 8);
+		memcpy(&y, key + len - 8, 8);
+		return (nc ? ds_fold8(x) : x) == y;
 	}
 	for (; k < len; k++)
 		if ((nc ? ds_fold(p[k]) : p[k]) != key[k])
@@ -857,73 +972,42 @@ static inline __attribute__((always_inline)) bool cs_equal(const unsigned char *
 }
 
 /*
- * Verify the bucket of block b against the window at i (value v); returns
- * the lower of best and the lowest-index entry that occurs there.
+ * Verify the record in slot sl against the window at i; returns its
+ * index if its key occurs there and is below best, else best.
  */
-static __attribute__((noinline)) uint32_t cs_bucket(const struct cs_cls *c, const struct cs_blk *b,
-						    uint64_t v, const unsigned char *p,
-						    size_t len, size_t i, bool nc, uint32_t best)
+static inline __attribute__((always_inline)) uint32_t cs_verify(const struct cs_cls *c,
+								 uint32_t sl,
+								 const unsigned char *p,
+								 size_t len, size_t i, bool nc,
+								 uint32_t best)
 {
-	const unsigned char *d = c->data + b[0].off, *hend;
-	const uint32_t hc = cs_hchk(v);
-	struct cs_hdr h;
+	const struct cs_rec *r = &c->rec[sl];
+	const unsigned char *key = r->key;
 
-	if (b[0].off == b[1].off)
+	/* Also rejects the rare 16-bit tag collision on length or bytes. */
+	if (r->idx >= best || i < r->o || r->len > len - (i - r->o))
 		return best;
-	memcpy(&h, d, sizeof(h));
-	hend = c->data + h.rec;
-	for (; d < hend; d += sizeof(h)) {
-		const unsigned char *key;
-		struct cs_rec r;
-
-		memcpy(&h, d, sizeof(h));
-		if (h.hchk != hc)
-			continue;
-		memcpy(&r, c->data + h.rec, sizeof(r));
-		/* Records are in index order: none further can be lower. */
-		if (r.idx >= best)
-			break;
-		if (i < r.o || r.len > len - (i - r.o))
-			continue;
-		/*
-		 * Very likely the answer: start loading the entry the caller
-		 * will read for the hit's key and value while we verify.
-		 */
-		__builtin_prefetch(&c->ent[r.idx], 0, 3);
-		key = c->data + h.rec + sizeof(r);
-		if (cs_equal(p + i - r.o, key, r.len, nc))
-			return r.idx;
-	}
-	return best;
+	/* Very likely the answer: the caller reads the entry next. */
+	__builtin_prefetch(&c->ent[r->idx], 0, 3);
+	if (r->len > CS_INL)
+		memcpy(&key, r->key, sizeof(key));
+	return cs_equal(p + i - r->o, key, r->len, nc) ? r->idx : best;
 }
 
-/* A fingerprint hit waiting for its bucket to arrive. */
+/* A tag hit waiting for its record line to arrive. */
 struct cs_pend {
 	size_t i;
-	uint64_t v;
-	uint32_t b;
+	uint32_t sl;
 };
 
-#define CS_NPEND  8
-#define CS_PFLINES 6	/* bucket lines prefetched on a fingerprint hit */
+#define CS_NPEND 16
 
 /*
- * Start loading block b's bucket, all of it up to CS_PFLINES lines, so the
- * headers and the record they point to arrive together instead of one
- * after the other.
+ * Verify the pending hits; returns the lowest index found or best. Inline
+ * in the scan: a call would save and restore its registers once more on
+ * the path every hit takes.
  */
-static inline void cs_prefetch(const struct cs_cls *c, uint32_t b)
-{
-	const unsigned char *d = c->data + c->blk[b].off;
-	const size_t n = c->blk[b + 1].off - c->blk[b].off;
-	size_t k;
-
-	for (k = 0; k < n && k < CS_PFLINES * 64; k += 64)
-		__builtin_prefetch(d + k, 0, 3);
-}
-
-/* Verify the pending hits; returns the lowest index found or best. */
-static __attribute__((noinline)) uint32_t cs_flush(const struct cs_cls *c,
+static inline __attribute__((always_inline)) uint32_t cs_flush(const struct cs_cls *c,
 						   const struct cs_pend *pd, uint32_t np,
 						   const unsigned char *p, size_t len, bool nc,
 						   uint32_t best)
@@ -931,42 +1015,59 @@ static __attribute__((noinline)) uint32_t cs_flush(const struct cs_cls *c,
 	uint32_t k;
 
 	for (k = 0; k < np; k++)
-		best = cs_bucket(c, &c->blk[pd[k].b], pd[k].v, p, len, pd[k].i, nc, best);
+		best = cs_verify(c, pd[k].sl, p, len, pd[k].i, nc, best);
 	return best;
 }
 
+/* Queue (and prefetch the record of) every lane set in m (see cs_lanes). */
+static inline __attribute__((always_inline)) uint32_t cs_queue(const struct cs_cls *c,
+								struct cs_pend *pd, uint32_t np,
+								size_t i, uint32_t b1, uint32_t b2,
+								uint32_t m)
+{
+	for (m &= 0x5555; m; m &= m - 1) {
+		const uint32_t l = (uint32_t)__builtin_ctz(m) >> 1;
+		const uint32_t sl = (l < CS_WAYS ? b1 : b2) * CS_WAYS + l % CS_WAYS;
+
+		__builtin_prefetch(&c->rec[sl], 0, 3);
+		pd[np++] = (struct cs_pend){ i, sl };
+	}
+	return np;
+}
+
 /*
- * Probe every s-th w-byte window of p through class c. A fingerprint hit
- * only prefetches its bucket and is verified later (after the scan, or
- * when CS_NPEND are waiting), so bucket misses overlap the remaining probes
- * and each other instead of stalling the scan one by one.
+ * Probe every s-th w-byte window of p through class c: hash, then look
+ * for its tag in its two buckets (two independent L1/L2 reads). A tag hit
+ * only prefetches the one record line it names and is verified later
+ * (after the scan, or when the queue is nearly full), so record misses
+ * overlap the remaining probes and each other instead of stalling the
+ * scan one by one; the verify then has no data-dependent search left.
  */
 static inline __attribute__((always_inline)) uint32_t
 cs_scan(const struct cs_cls *c, const unsigned char *p, size_t len, uint32_t best, uint32_t stop,
 	uint32_t w, uint32_t s, bool nc)
 {
-	const struct cs_blk *blk = c->blk;
-	const uint32_t bsh = c->bsh, mask = c->mask;
+	const uint64_t *tag = c->tag;
+	const uint32_t mask = c->mask;
 	struct cs_pend pd[CS_NPEND];
 	uint32_t np = 0;
 	size_t i;
 
 	for (i = 0; i + w <= len; i += s) {
 		uint64_t v = cs_load(p + i, w);
-		uint64_t h, m;
-		uint32_t m2, b;
+		uint64_t h;
+		uint32_t b1, b2, m;
 
 		if (nc)
-			v = ds_fold8(v);
+			v |= CS_CASEBITS;
 		h = cs_hash(v);
-		m = cs_fp(h);
-		m2 = cs_fp2(h);
-		b = (uint32_t)(h >> bsh) & mask;
-		if ((blk[b].bits & m) != m || (blk[b].bits2 & m2) != m2)
+		b1 = cs_b1(h, mask);
+		b2 = cs_b2(h, b1, mask);
+		m = cs_lanes(tag, h, b1, b2);
+		if (!m)
 			continue;
-		cs_prefetch(c, b);
-		pd[np++] = (struct cs_pend){ i, v, b };
-		if (np < CS_NPEND)
+		np = cs_queue(c, pd, np, i, b1, b2, m);
+		if (np <= CS_NPEND - 2 * CS_WAYS)
 			continue;
 		best = cs_flush(c, pd, np, p, len, nc, best);
 		np = 0;
@@ -976,28 +1077,31 @@ cs_scan(const struct cs_cls *c, const unsigned char *p, size_t len, uint32_t bes
 	return np ? cs_flush(c, pd, np, p, len, nc, best) : best;
 }
 
-/* Scan class ci: one instance per class shape and case mode. */
-static uint32_t cs_scan_class(const struct ds_ac *a, int ci, const unsigned char *p, size_t len,
-			      uint32_t best)
-{
-	const struct cs_cls *c = &a->cls[ci];
-	const uint32_t stop = a->min_index;
-
-#define CS_CASE(k)                                                                          \
-	case k:                                                                             \
-		return a->nocase ? cs_scan(c, p, len, best, stop, cs_shape[k].w,           \
-					   cs_shape[k].s, true)                             \
-				 : cs_scan(c, p, len, best, stop, cs_shape[k].w,           \
-					   cs_shape[k].s, false)
-	switch (ci) {
-	CS_CASE(0);
-	CS_CASE(1);
-	CS_CASE(2);
-	CS_CASE(3);
-	default:
-		return best;
+/* One scan instance per class shape and case mode. */
+#define CS_SCANNER(k, nc)                                                                   \
+	static uint32_t cs_scan_##k##_##nc(const struct cs_cls *c, const unsigned char *p,  \
+					   size_t len, uint32_t best, uint32_t stop)        \
+	{                                                                                   \
+		return cs_scan(c, p, len, best, stop, cs_shape[k].w, cs_shape[k].s, nc);   \
 	}
-#undef CS_CASE
+CS_SCANNER(0, false)
+CS_SCANNER(0, true)
+CS_SCANNER(1, false)
+CS_SCANNER(1, true)
+CS_SCANNER(2, false)
+CS_SCANNER(2, true)
+CS_SCANNER(3, false)
+CS_SCANNER(3, true)
+#undef CS_SCANNER
+
+static cs_scan_fn cs_scan_for(int ci, bool nc)
+{
+	static const cs_scan_fn fn[CS_NCLS][2] = {
+		{ cs_scan_0_false, cs_scan_0_true }, { cs_scan_1_false, cs_scan_1_true },
+		{ cs_scan_2_false, cs_scan_2_true }, { cs_scan_3_false, cs_scan_3_true },
+	};
+
+	return fn[ci][nc];
 }
 
 /* Length-1 keys: the lowest index over the input's bytes. */
@@ -1015,28 +1119,43 @@ static uint32_t cs_scan_one(const struct ds_ac *a, const unsigned char *p, size_
 	return best;
 }
 
-/* Accepts any bytes; returns the lowest-index key occurring in str. */
-uint32_t ds_ac_find(const struct ds_ac *a, const char *str, size_t len)
+/* Every active class, then the length-1 keys; best so far in, best out. */
+static __attribute__((noinline)) uint32_t cs_find_all(const struct ds_ac *a,
+						      const unsigned char *p, size_t len,
+						      uint32_t best)
 {
-	const unsigned char *p = (const unsigned char *)str;
-	uint32_t best = a->empty;
-	int ci;
+	uint32_t k;
 
-	if (a->slow)
-		return acm_find(a->slow, str, len);
-	if (best <= a->min_index)
-		return best;
 	/* Longest windows first: they are the most selective. */
-	for (ci = CS_NCLS - 1; ci >= 0; ci--) {
-		if (!a->cls[ci].nkeys)
+	for (k = 0; k < a->nact; k++) {
+		const struct cs_cls *c = &a->cls[a->act[k]];
+
+		/* Too short for every key of the class: nothing to probe. */
+		if (len < c->minlen)
 			continue;
-		best = cs_scan_class(a, ci, p, len, best);
+		best = c->scan(c, p, len, best, a->min_index);
 		if (best <= a->min_index)
 			return best;
 	}
 	if (a->has_one)
 		best = cs_scan_one(a, p, len, best, a->min_index);
 	return best;
+}
+
+/* Accepts any bytes; returns the lowest-index key occurring in str. */
+uint32_t ds_ac_find(const struct ds_ac *a, const char *str, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)str;
+	const struct cs_cls *c = &a->cls[a->act[0]];
+
+	if (a->slow)
+		return acm_find(a->slow, str, len);
+	if (a->empty <= a->min_index)
+		return a->empty;
+	/* The common shape, keys of one class: a tail call into its scan. */
+	if (a->nact == 1 && !a->has_one)
+		return len < c->minlen ? a->empty : c->scan(c, p, len, a->empty, a->min_index);
+	return cs_find_all(a, p, len, a->empty);
 }
 
 size_t ds_ac_bytes(const struct ds_ac *a)
@@ -1046,7 +1165,8 @@ size_t ds_ac_bytes(const struct ds_ac *a)
 
 	for (ci = 0; ci < CS_NCLS; ci++)
 		if (a->cls[ci].nkeys)
-			b += ((size_t)a->cls[ci].mask + 2) * sizeof(struct cs_blk) +
-			     a->cls[ci].dlen;
+			b += ((size_t)a->cls[ci].mask + 1) *
+				     (sizeof(uint64_t) + CS_WAYS * sizeof(struct cs_rec)) +
+			     a->cls[ci].extlen;
 	return b;
 }

@@ -285,4 +285,51 @@ out:
 	free(k);
 }
 
+/*
+ * Keys around the inline limit of a record (52 bytes: longer keys are
+ * verified through a pointer), mixed with short ones, over a small
+ * alphabet so that windows collide often.
+ */
+TEST(keys_around_inline_limit)
+{
+	static const char alpha[] = { 'k', 'K', '/', '\0' };
+	struct xadc_str_entry e[200];
+	char *arena = malloc(200 * 70);
+
+	if (!ASSERT_TRUE(arena, "alloc"))
+		return;
+	make_keys(e, arena, 200, 44, 64, alpha, sizeof(alpha));
+	ASSERT_EQ(differential(e, 200, alpha, sizeof(alpha), 160, 2000), 0, "lengths 44..64");
+	make_keys(e, arena, 200, 2, 64, alpha, sizeof(alpha));
+	ASSERT_EQ(differential(e, 200, alpha, sizeof(alpha), 160, 2000), 0, "lengths 2..64");
+	free(arena);
+}
+
+/*
+ * Copies of one key: each window's pair of buckets holds 8 entries, so up
+ * to 8 copies may fit the table and 9 cannot (the set then takes the
+ * automaton); either way the lowest index must win.
+ */
+TEST(duplicate_key_copies)
+{
+	static const char *const keys[] = { "/dup/key/abc123", "/other/key/zz" };
+	struct xadc_str_entry e[20];
+	struct xadc_strset *s;
+	size_t n, i;
+
+	for (n = 7; n <= 10; n++) {
+		for (i = 0; i < n; i++)
+			e[i] = (struct xadc_str_entry){ keys[i + 1 == n], 15, "", 0 };
+		e[n - 1].key_len = 13;
+		s = build(e, n);
+		if (!ASSERT_TRUE(s, "build"))
+			return;
+		ASSERT_EQ(got(s, false, "GET /dup/key/abc123/x", 21), 0, "lowest copy wins");
+		ASSERT_EQ(got(s, true, "GET /DUP/KEY/ABC123", 19), 0, "folded, lowest copy");
+		ASSERT_EQ(got(s, false, "x/other/key/zz", 14), (long)n - 1, "the odd key");
+		ASSERT_EQ(got(s, false, "/dup/key/abc12", 14), -1, "one byte short");
+		xadc_strset_free(s);
+	}
+}
+
 TEST_MAIN()
