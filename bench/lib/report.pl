@@ -433,7 +433,7 @@ if ($xs) {
 	my $tg = $xs->{targets};
 	my @sizes = sort { $a <=> $b } keys %{ { map { %{ $tg->{$_} } } grep { $_ ne 'background' } keys %$tg } };
 	push @md, '', '## XDP per-packet cost (BPF_PROG_TEST_RUN)', '';
-	push @md, sprintf('ns per packet as the kernel measures it (`bpf_prog_test_run_opts`, repeat %d, the program pinned to CPU %d), median (min–max) of %d rounds; the two programs run back to back on the same 54-byte TCP frame. Size: /32 client addresses in the deny set (xadc: one DENY rule of a network security policy, an LPM trie; xdp-filter: `xdp-filter ip ADDR -m src` entries, a hash). xdp-filter %s, loaded natively without the libxdp dispatcher; it has no VIPs or steering, so it filters every packet and the redirect case does not apply.',
+	push @md, sprintf('ns per packet as the kernel measures it (`bpf_prog_test_run_opts`, repeat %d, the program pinned to CPU %d), median (min–max) of %d rounds; the two programs run back to back on the same 54-byte TCP frame. Size: /32 client addresses in the deny set (xadc: one DENY rule of a network security policy, whose /32 entries live in a hash map; xdp-filter: `xdp-filter ip ADDR -m src` entries, a hash). xdp-filter %s, loaded natively without the libxdp dispatcher; it has no VIPs or steering, so it filters every packet and the redirect case does not apply.',
 			  $st->{xdp_repeat} // 0, $st->{cpu_proxy}, $st->{runs}, $v->{xdp_filter} // '');
 	push @md, '', '| case | ' . join(' | ', (map { "xadc $_" } @sizes), (map { "xdp-filter $_" } @sizes)) . ' | verdict |';
 	push @md, '|' . ('---|' x (2 + 2 * @sizes));
