@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dataset_internal.h"
 #include "xadc/cfg.h"
@@ -27,6 +28,26 @@ struct xadc_strset {
 	struct ds_ac *ac[2];
 	struct ds_regex *re[2];
 };
+
+#define DS_HUGE_PAGE (2u << 20)
+#define DS_HUGE_FROM (1u << 20)
+
+void *ds_alloc_lines(size_t size, size_t *got)
+{
+	const size_t al = size >= DS_HUGE_FROM ? DS_HUGE_PAGE : 64;
+	void *p;
+
+	size = ((size ? size : 1) + al - 1) & ~(al - 1);
+	p = aligned_alloc(al, size);
+	if (!p)
+		return NULL;
+	if (al == DS_HUGE_PAGE)
+		madvise(p, size, MADV_HUGEPAGE);
+	memset(p, 0, size);
+	if (got)
+		*got = size;
+	return p;
+}
 
 void ds_fold_copy(char *dst, const char *src, size_t len)
 {

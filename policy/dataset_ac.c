@@ -51,7 +51,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -245,30 +244,6 @@ static inline __attribute__((always_inline)) uint32_t cs_lanes(const uint64_t *t
 
 /* --- build ---------------------------------------------------------------- */
 
-#define CS_HUGE (2u << 20)
-
-/*
- * Allocate a structure the scan reads at random: 64-byte aligned, and
- * from 1 MiB up 2 MiB aligned and marked for transparent huge pages: at
- * 100,000 keys the records span ~32 MB, ~8,000 4 KiB pages, more than the
- * TLB holds, and a page walk would add a second dependent miss to every
- * verify. Freed with free(); zeroed.
- */
-static void *cs_alloc(size_t size)
-{
-	const size_t al = size < (CS_HUGE >> 1) ? 64 : CS_HUGE;
-	void *p;
-
-	size = (size + al - 1) & ~(al - 1);
-	p = aligned_alloc(al, size ? size : al);
-	if (!p)
-		return NULL;
-	if (al == CS_HUGE)
-		madvise(p, size, MADV_HUGEPAGE);
-	memset(p, 0, size ? size : al);
-	return p;
-}
-
 /* One table entry to be: key idx entered by its window at offset o. */
 struct cs_pick {
 	uint64_t h;
@@ -418,7 +393,7 @@ static int cs_place(struct cs_cls *c, const struct cs_pick *pk, size_t np, uint3
 
 	c->lg = lg;
 	c->mask = (1u << lg) - 1;
-	c->tag = cs_alloc(((size_t)1 << lg) * sizeof(*c->tag));
+	c->tag = ds_alloc_lines(((size_t)1 << lg) * sizeof(*c->tag), NULL);
 	if (!who || !c->tag) {
 		free(who);
 		return -1;
@@ -443,7 +418,7 @@ static int cs_fill(struct cs_cls *c, const unsigned char **kp, const struct ds_e
 	const size_t nslot = ((size_t)c->mask + 1) * CS_WAYS;
 	size_t sl, used = 0;
 
-	c->rec = cs_alloc(nslot * sizeof(*c->rec));
+	c->rec = ds_alloc_lines(nslot * sizeof(*c->rec), NULL);
 	if (!c->rec)
 		return -1;
 	for (sl = 0; sl < nslot; sl++)

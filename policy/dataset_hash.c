@@ -42,7 +42,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "dataset_internal.h"
 
@@ -222,26 +221,6 @@ static bool eq_spill(const char *key, const char *str, size_t len, bool nocase)
 	return i == len || tail(str, i, len, nocase) == load_part(key, i, len);
 }
 
-#define HUGE_PAGE (2UL << 20)
-
-/*
- * Zeroed, 64-byte aligned memory for the records. From 2 MiB up it is
- * aligned to a huge page and advised as one: a hit's record line is then
- * found without a page walk on top of the cache miss (best effort only).
- */
-static void *rec_alloc(size_t size)
-{
-	const size_t align = size >= HUGE_PAGE ? HUGE_PAGE : 64;
-	void *p;
-
-	if (posix_memalign(&p, align, size))
-		return NULL;
-	if (align == HUGE_PAGE)
-		madvise(p, size, MADV_HUGEPAGE);
-	memset(p, 0, size);
-	return p;
-}
-
 /*
  * Is str (folded on the fly if nocase) the key of r? The build's duplicate
  * check uses it too, so lookup and build agree on what "equal" means.
@@ -265,7 +244,7 @@ static int recs_fill(struct ds_hash *h, const struct ds_entry *e, uint32_t n)
 	for (i = 0; i < n; i++)
 		if (e[i].key_len > REC_INLINE)
 			spill += e[i].key_len;
-	h->rec = rec_alloc((n ? n : 1) * sizeof(*h->rec));
+	h->rec = ds_alloc_lines((n ? n : 1) * sizeof(*h->rec), NULL);
 	if (!h->rec)
 		return -1;
 	h->spill = p = spill ? malloc(spill) : NULL;

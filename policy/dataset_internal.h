@@ -49,6 +49,16 @@ static inline uint64_t ds_fold8(uint64_t w)
 	return w | (upper >> 2);
 }
 
+/*
+ * Build-time allocation of a structure a lookup reads at random: zeroed,
+ * 64-byte aligned, and from 1 MiB up 2 MiB aligned and advised as
+ * transparent huge pages (at 100,000 keys the records span thousands of
+ * 4 KiB pages, more than the TLB holds, and a page walk would add a
+ * dependent miss to every hit; best effort). The size is rounded up to the
+ * alignment; *got (if not NULL) receives it. Freed with free().
+ */
+void *ds_alloc_lines(size_t size, size_t *got);
+
 /* Build-time helper: a fresh copy of src with ASCII case folded. */
 void ds_fold_copy(char *dst, const char *src, size_t len);
 

@@ -67,7 +67,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "dataset_internal.h"
 
@@ -91,7 +90,6 @@
 #define JT_WIN 16
 /* Slots per record: 1 + 1 / JT_SPARE (load 2/3: probe runs stay short). */
 #define JT_SPARE  2
-#define HUGE_PAGE (2u << 20)
 #define BLOB_PAD  8
 #define HASH_SEED 0x243f6a8885a308d3ULL
 
@@ -443,19 +441,8 @@ static inline unsigned char jt_tag(uint64_t h)
  */
 static struct ds_jrec *trie_rec_alloc(struct ds_trie *t, uint32_t nslots)
 {
-	size_t bytes = (size_t)(nslots ? nslots : 1) * sizeof(struct ds_jrec);
-	struct ds_jrec *r;
-
-	if (bytes < HUGE_PAGE) {
-		t->rec_bytes = bytes;
-		return aligned_alloc(64, bytes);
-	}
-	bytes = (bytes + HUGE_PAGE - 1) & ~((size_t)HUGE_PAGE - 1);
-	r = aligned_alloc(HUGE_PAGE, bytes);
-	if (r)
-		madvise(r, bytes, MADV_HUGEPAGE);
-	t->rec_bytes = bytes;
-	return r;
+	return ds_alloc_lines((size_t)(nslots ? nslots : 1) * sizeof(struct ds_jrec),
+			      &t->rec_bytes);
 }
 
 /*
