@@ -448,6 +448,23 @@ static int write_family(int lpm_fd, int host_fd, int fam, uint32_t nsp_id, uint3
 	return err;
 }
 
+/* Append a key of ksz bytes to the growing array *keys (*n used, *cap
+ * allocated); -ENOMEM leaves the array as it was. */
+static int keys_append(uint8_t **keys, size_t *n, size_t *cap, const void *key, size_t ksz)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		uint8_t *nk = realloc(*keys, ncap * ksz);
+
+		if (!nk)
+			return -ENOMEM;
+		*keys = nk;
+		*cap = ncap;
+	}
+	memcpy(*keys + (*n)++ * ksz, key, ksz);
+	return 0;
+}
+
 /* Delete every trie entry of nsp_id whose generation is not keep (keep 0:
  * all). Keys are collected first: deleting while walking restarts the
  * walk in an LPM trie. */
@@ -462,20 +479,9 @@ static int purge_lpm(int fd, size_t ksz, uint32_t nsp_id, uint32_t keep)
 	while (!bpf_map_get_next_key(fd, prev, next)) {
 		const struct xadc_lpm4_key *k = (const void *)next;
 
-		if (be32toh(k->nsp_id) == nsp_id && be32toh(k->gen) != keep) {
-			if (n == cap) {
-				uint8_t *nd;
-
-				cap = cap ? cap * 2 : 256;
-				nd = realloc(del, cap * ksz);
-				if (!nd) {
-					err = -ENOMEM;
-					goto out;
-				}
-				del = nd;
-			}
-			memcpy(del + n++ * ksz, next, ksz);
-		}
+		if (be32toh(k->nsp_id) == nsp_id && be32toh(k->gen) != keep &&
+		    (err = keys_append(&del, &n, &cap, next, ksz)))
+			goto out;
 		memcpy(cur, next, ksz);
 		prev = cur;
 	}
@@ -520,18 +526,8 @@ static int purge_hosts(int fd, size_t ksz, uint32_t nsp_id, uint32_t keep)
 
 			if (k->nsp_id != nsp_id || k->gen == keep)
 				continue;
-			if (n == cap) {
-				uint8_t *nd;
-
-				cap = cap ? cap * 2 : HOST_BATCH;
-				nd = realloc(del, cap * ksz);
-				if (!nd) {
-					err = -ENOMEM;
-					goto out;
-				}
-				del = nd;
-			}
-			memcpy(del + n++ * ksz, k, ksz);
+			if ((err = keys_append(&del, &n, &cap, k, ksz)))
+				goto out;
 		}
 	}
 	for (i = 0; i < n; i += HOST_BATCH) {
