@@ -479,8 +479,8 @@ static enum xadc_ds_verdict dsx_run(struct dsx *d, enum xadc_ds_evt evt)
 		.now_ms = s->w->now,
 		.txn = txn,
 		.vs_name = s->vs->name,
-		.client = &s->caddr,
-		.vip = &s->vaddr,
+		.client = xadc_sess_sa(&s->caddr),
+		.vip = xadc_sess_sa(&s->vaddr),
 		.request_id = s->request_id,
 	};
 

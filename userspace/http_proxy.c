@@ -236,8 +236,8 @@ static void hp_req_view(struct xadc_session *s, const struct http1_msg *m, const
 	memset(rq, 0, sizeof(*rq));
 	rq->buf = b;
 	rq->m = m;
-	rq->client = &s->caddr;
-	rq->vip = &s->vaddr;
+	rq->client = xadc_sess_sa(&s->caddr);
+	rq->vip = xadc_sess_sa(&s->vaddr);
 	rq->request_id = s->request_id;
 	rq->worker = s->w->id;
 	if (!m) {
@@ -510,7 +510,7 @@ static bool build_req_head(struct xadc_session *s, const struct http1_msg *m, co
 	}
 	if (!(m->flags & H1_F_HAS_HOST)) {
 		xadc_hw_str(&h, "Host: ");
-		xadc_hw_str(&h, xadc_sockaddr_str(&s->vaddr, ip, sizeof(ip)));
+		xadc_hw_str(&h, xadc_sockaddr_str(xadc_sess_sa(&s->vaddr), ip, sizeof(ip)));
 		xadc_hw_put(&h, "\r\n", 2);
 	}
 	if (m->body == H1_BODY_CHUNKED)
@@ -536,7 +536,7 @@ static bool build_req_head(struct xadc_session *s, const struct http1_msg *m, co
 		}
 		if (!first_xff)
 			xadc_hw_put(&h, ", ", 2);
-		xadc_hw_str(&h, xadc_addr_str(&s->caddr, ip));
+		xadc_hw_str(&h, xadc_addr_str(xadc_sess_sa(&s->caddr), ip));
 		xadc_hw_put(&h, "\r\n", 2);
 	}
 	if (hp->xfp_enabled)
@@ -611,7 +611,7 @@ static void fill_lb_ctx(struct xadc_session *s, const struct http1_msg *m, const
 
 	memset(&s->lb, 0, sizeof(s->lb));
 	s->lb.worker = s->w->id;
-	s->lb.client = &s->caddr;
+	s->lb.client = xadc_sess_sa(&s->caddr);
 	s->lb.uri = b + m->target.off;
 	s->lb.uri_len = m->target.len;
 	if (p->hash_hdr[0]) {
@@ -1278,7 +1278,7 @@ static bool http_finish(struct xadc_session *s)
 	s->last_cli = w->now;
 	if (s->hold != w->cur) {
 		/* between requests: move to the current configuration */
-		vs = xadc_worker_find_vs(w, &s->vaddr);
+		vs = xadc_worker_find_vs(w, xadc_sess_sa(&s->vaddr));
 		if (!vs || vs->app != XADC_APP_HTTP) {
 			xadc_session_close(s);
 			return true;
@@ -1466,8 +1466,8 @@ void xadc_http_log(struct xadc_session *s)
 		return;
 	s->logged = true;
 	r.start_us = s->t_start_us ? s->t_start_us : xadc_wall_us();
-	r.client = &s->caddr;
-	r.vip = &s->vaddr;
+	r.client = xadc_sess_sa(&s->caddr);
+	r.vip = xadc_sess_sa(&s->vaddr);
 	r.vs = s->vs ? s->vs->name : "";
 	r.method = s->lmethod;
 	r.method_len = s->lmethod_len;

@@ -145,7 +145,7 @@ void xadc_l4_start(struct xadc_session *s)
 	s->vs->rt->ctr[w->id].requests++;
 	s->pool = s->vs->pool;
 	s->lb.worker = w->id;
-	s->lb.client = &s->caddr;
+	s->lb.client = xadc_sess_sa(&s->caddr);
 	s->last_srv = w->now;
 	if (!s->pool) {
 		s->term = "no_server";

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "xadc/http1.h"
 #include "xadc/lb.h"
@@ -84,6 +85,34 @@ struct xadc_worker {
 	struct http1_msg rqmsg;		/* the kept request head, re-parsed for the response stage */
 };
 
+/* A session's client or VIP address. union xadc_sockaddr carries a
+ * sockaddr_storage (128 bytes) for the API's sake, but a proxied connection
+ * is only ever IPv4 or IPv6: a session keeps the 28 bytes those need (192
+ * bytes less per connection for the pair) and hands out a union
+ * xadc_sockaddr view of them (xadc_sess_sa). Every reader of such a view
+ * dispatches on sa_family and then reads only .in or .in6, never the
+ * storage tail, so the view is as good as a full copy. Aligned like the
+ * full union so the view's alignment holds. */
+union __attribute__((aligned(__alignof__(union xadc_sockaddr)))) xadc_sess_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+_Static_assert(sizeof(union xadc_sess_addr) < sizeof(union xadc_sockaddr),
+	       "the compact address must be smaller than the full one");
+
+static inline const union xadc_sockaddr *xadc_sess_sa(const union xadc_sess_addr *a)
+{
+	return (const union xadc_sockaddr *)a;
+}
+
+/* Keep a's family, port and address (IPv4 or IPv6) in d. */
+static inline void xadc_sess_addr_set(union xadc_sess_addr *d, const union xadc_sockaddr *a)
+{
+	memcpy(d, a, sizeof(*d));
+}
+
 enum sess_mode { SM_HTTP = 0, SM_TUNNEL };
 enum rq_state { RQ_IDLE = 0, RQ_HEAD, RQ_BODY, RQ_DONE };
 enum rs_state { RS_NONE = 0, RS_HEAD, RS_BODY, RS_DONE };
@@ -139,7 +168,7 @@ struct xadc_session {
 	struct xadc_timer timer;
 	struct xadc_snap_holder *hold;
 	struct xadc_vs *vs;
-	union xadc_sockaddr caddr, vaddr;
+	union xadc_sess_addr caddr, vaddr;
 	struct xadc_buf cout;		/* to the client: heads, local responses */
 	struct xadc_buf rout;		/* request head for the server */
 	struct xadc_srvconn *srv;
@@ -154,20 +183,20 @@ struct xadc_session {
 	bool srv_keepalive;		/* the server keeps its connection open */
 	uint8_t method_id;
 	uint8_t client_minor;
+	uint32_t nreq;			/* here: fills the hole after the bytes above */
 	struct xadc_body rqb, rsb;
 	size_t scanned;
-	uint32_t nreq;
 	/* server selection */
 	struct xadc_pool *pool;
 	struct xadc_server *server;
 	struct xadc_lb_ctx lb;
 	unsigned retries;
+	int status;			/* log; next to retries: no padding */
 	/* timing (monotonic ns) and activity (ms) */
 	uint64_t t_start_us, t0, t_head, t_conn0, t_conn1, t_resp;
 	uint64_t last_cli, last_srv;	/* ms of the last progress on each side */
 	uint64_t head_ms;		/* ms when the current head began */
 	/* log */
-	int status;
 	const char *term;
 	uint64_t request_id, bytes_in, bytes_out;
 	uint16_t lmethod_len, luri_len, lhost_len, lua_len;

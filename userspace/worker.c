@@ -421,8 +421,8 @@ static void accept_one(struct xadc_worker *w, struct xadc_wlistener *l, int fd,
 	s->cli.fd = fd;
 	s->cli.xprt = &xadc_xprt_tcp;
 	s->w = w;
-	s->caddr = *peer;
-	s->vaddr = l->addr;
+	xadc_sess_addr_set(&s->caddr, peer);
+	xadc_sess_addr_set(&s->vaddr, &l->addr);
 	s->vs = l->vs;
 	s->hold = xadc_worker_pin(w);
 	xadc_timer_init(&s->timer, XT_SESSION);
