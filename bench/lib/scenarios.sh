@@ -129,8 +129,11 @@ vmrss_kib()
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
-# idle_mem_measure TARGET N: fresh proxy, one warm-up request, RSS; then
-# N idle keep-alive clients (each after one answered request), RSS again.
+# idle_mem_measure TARGET N: fresh proxy, 2 s of keep-alive traffic (so
+# structures bounded per process, not per connection, are at their steady
+# size: xadcd's 10,000-line log history and log ring, allocator arenas,
+# pools), RSS; then N idle keep-alive clients (each after one answered
+# request), RSS again. The difference is what the connections cost.
 idle_mem_measure()
 {
 	local t=$1 n=$2 st="$DIR/idle-$1.status" cpid before after held i r
@@ -141,6 +144,8 @@ idle_mem_measure()
 		return 1
 	fi
 	http_check "${T_URL[$t]}/0" 0 || true
+	ip netns exec "$NS_CLI" nice -n "$BENCH_NICE" taskset -c "$CPU_LOAD" \
+		wrk -t1 -c10 -d2s "${T_URL[$t]}/0" >/dev/null 2>&1 || true
 	sleep 1
 	before=$(vmrss_kib "${T_MPID[$t]}")
 	rm -f "$st"
