@@ -29,6 +29,22 @@
 #define XADC_RL_MAX_ENTRIES	65536	/* token buckets (LRU) */
 #define XADC_IPV6_MAX_EXTHDR	6	/* extension headers skipped before giving up */
 
+/* Hash helpers (host filter, flow hash). */
+static inline __u32 xadc_mix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	h ^= h >> 16;
+	return h;
+}
+
+static inline __u32 xadc_ld32(const __u8 *b)
+{
+	return (__u32)b[0] | (__u32)b[1] << 8 | (__u32)b[2] << 16 | (__u32)b[3] << 24;
+}
+
 /* Network security policy actions (Avi NETWORK_SECURITY_POLICY_ACTION_TYPE_*). */
 enum xadc_nsp_action_k {
 	XADC_NSP_ACT_ALLOW = 0,
@@ -94,10 +110,25 @@ struct xadc_lpm_val {
 	__u64 rules;
 };
 
+/* Kept for userspace tools that name a generation; the rules map itself is
+ * an array indexed by xadc_nsp_rules_slot(). */
 struct xadc_nsp_rules_key {
 	__u32 nsp_id;
 	__u32 gen;
 };
+
+/* Each policy owns two slots of the xadc_nsp_rules array: generation gen
+ * lives in slot gen & 1, so the next generation (gen + 1; the wrap skips
+ * to keep the parity alternating) is written into the slot no packet is
+ * reading, and the one-word flip of xadc_nsp_gen switches slots. An array
+ * lookup is a bounds check and an add, where the hash map it replaced
+ * hashed a key and walked a bucket. */
+#define XADC_NSP_SLOTS		2
+
+static inline __u32 xadc_nsp_rules_slot(__u32 nsp_id, __u32 gen)
+{
+	return nsp_id * XADC_NSP_SLOTS + (gen & 1);
+}
 
 struct xadc_port_range {
 	__u16 lo;		/* host order, inclusive */
@@ -129,15 +160,44 @@ struct xadc_nsp_rule_k {
  * hosts still in the trie, from a pinned map) keeps being looked up in full. */
 #define XADC_NSP_F_NO_LPM4	(1U << 0)
 #define XADC_NSP_F_NO_LPM6	(1U << 1)
+/* host_filter is filled: a clear bit means "no host entry" (see below). */
+#define XADC_NSP_F_HOST_FILTER	(1U << 2)
+
+/* A one-hash Bloom filter over the generation's host entries (both
+ * families), kept in the rules value so that it flips with them. An
+ * address whose bit is clear has no host entry, and the host-map lookup
+ * (the most expensive step for a client no rule names) is skipped; a set
+ * bit only means "look it up". Most useful for small lists: with n hosts
+ * a bit is set with probability about 1 - e^(-n/4096). */
+#define XADC_NSP_HOST_FILTER_BITS 4096
+
+/* The filter bit of a client address: fam 4 reads addr[0..4), fam 6
+ * addr[0..16) (network order). Byte-wise, so BPF and userspace agree. */
+#define XADC_NSP_HOST_FILTER_SHIFT (32 - 12)	/* 2^12 = XADC_NSP_HOST_FILTER_BITS */
+
+static inline __u32 xadc_host_filter_bit(const __u8 *addr, int fam)
+{
+	__u32 h = xadc_ld32(addr);
+
+	/* Multiplicative hashing, top bits: a multiply and a shift on the
+	 * per-packet path, and neighbouring addresses land far apart. */
+	if (fam == 6)
+		h ^= xadc_ld32(addr + 4) * 0x85ebca6bU ^ xadc_ld32(addr + 8) * 0xc2b2ae35U ^
+		     xadc_ld32(addr + 12) * 0x27d4eb2fU;
+	return (h * 0x9e3779b1U) >> XADC_NSP_HOST_FILTER_SHIFT;
+}
 
 /* One policy generation: rules in order, and which rules have which kind
  * of client-IP condition. */
 struct xadc_nsp_rules {
 	__u32 nrules;
 	__u32 flags;		/* XADC_NSP_F_* */
+	__u32 gen;		/* the generation this slot holds (0: empty) */
+	__u32 pad;
 	__u64 ip_in_mask;	/* rules with client_ip IS_IN */
 	__u64 ip_not_mask;	/* rules with client_ip IS_NOT_IN */
 	__u64 ip_any_mask;	/* rules without a client_ip condition */
+	__u64 host_filter[XADC_NSP_HOST_FILTER_BITS / 64]; /* with XADC_NSP_F_HOST_FILTER */
 	struct xadc_nsp_rule_k rule[XADC_NSP_MAX_RULES];
 };
 
@@ -301,21 +361,6 @@ struct xadc_steer_counters {
 	__u64 new_flows;	/* flows pinned to this SE here */
 	__u64 second_chance;	/* unknown mid-flow packets sent to it as previous owner */
 };
-
-static inline __u32 xadc_mix32(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bU;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35U;
-	h ^= h >> 16;
-	return h;
-}
-
-static inline __u32 xadc_ld32(const __u8 *b)
-{
-	return (__u32)b[0] | (__u32)b[1] << 8 | (__u32)b[2] << 16 | (__u32)b[3] << 24;
-}
 
 /* The flow hash the Maglev table is indexed with (slot = hash % size).
  * Byte-wise loads: the same value on either endianness and in BPF. */

@@ -8,12 +8,17 @@
  * extension headers), then TCP/UDP ports; look up (dst address, dst port,
  * proto) in xadc_vips; not a VIP -> XDP_PASS untouched. For a VIP with a
  * policy, evaluate its active generation: ordered rules, first match wins,
- * no match -> allow. Client-IP matching of the whole policy costs one hash
- * lookup, and an LPM trie lookup only on a miss when the generation has
- * non-host prefixes of that family (both values are the bitmap of rules
- * whose IP set contains the address; host entries, /32 and /128, are kept
- * in the hash maps, everything shorter in the tries); ports are checked
- * only for the candidate rules.
+ * no match -> allow. The generation word (xadc_nsp_gen) is read once and
+ * names one of the policy's two rules slots (an array: no hashing), which
+ * must hold that generation. Client-IP matching of the whole policy costs
+ * at most one hash lookup, and an LPM trie lookup only on a miss when the
+ * generation has non-host prefixes of that family (both values are the
+ * bitmap of rules whose IP set contains the address; host entries, /32 and
+ * /128, are kept in the hash maps, everything shorter in the tries); the
+ * host lookup is skipped when the generation's host filter (a Bloom filter
+ * in the rules value) rules the address out, and every client lookup when
+ * no rule has a client-IP condition. Ports are checked only for the
+ * candidate rules.
  *
  * Packets the policy is not about, and what happens to them:
  *  - ARP, LLDP, any non-IP ethertype: XDP_PASS (counted not_ip).
@@ -136,10 +141,12 @@ struct {
 	__type(value, __u32);
 } xadc_nsp_gen SEC(".maps");
 
+/* Two slots per policy, index xadc_nsp_rules_slot(nsp_id, gen); a slot is
+ * the generation it claims (rules->gen) or it is not used. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 2 * XADC_XDP_MAX_NSP);
-	__type(key, struct xadc_nsp_rules_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XADC_NSP_SLOTS * XADC_XDP_MAX_NSP);
+	__type(key, __u32);
 	__type(value, struct xadc_nsp_rules);
 } xadc_nsp_rules SEC(".maps");
 
@@ -478,8 +485,27 @@ static __always_inline bool ports_match(const struct xadc_nsp_rule_k *r, const s
 	return true;
 }
 
+/* Not a XADC_NSP_F_* bit of the map: the caller of xadc_nsp_ip_bits found
+ * that the address has no host entry (host_maybe). */
+#define F_NO_HOST	(1U << 31)
+
+/* Might p's client address have a host entry in the generation of rules?
+ * False only when the generation's host filter says it has none. */
+static __always_inline bool host_maybe(const struct xadc_nsp_rules *rules, const struct pkt *p)
+{
+	__u32 bit;
+
+	if (!(rules->flags & XADC_NSP_F_HOST_FILTER))
+		return true;
+	bit = p->family == 4 ? xadc_host_filter_bit(p->saddr + 12, 4)
+			     : xadc_host_filter_bit(p->saddr, 6);
+	bit &= XADC_NSP_HOST_FILTER_BITS - 1;
+	return rules->host_filter[bit / 64] & (1ULL << (bit % 64));
+}
+
 /* Rule bitmap of p's client address in generation gen of policy nsp_id,
- * whose rules value has flags gen_flags: the host entry when there is one
+ * whose rules value has flags gen_flags (plus F_NO_HOST when the caller
+ * knows there is no host entry): the host entry when there is one
  * (the longest possible match), else the trie's longest non-host prefix,
  * skipped when the generation has none of that family.
  *
@@ -502,7 +528,7 @@ __noinline __u64 xadc_nsp_ip_bits(__u32 nsp_id, __u32 gen, __u32 gen_flags, cons
 		};
 
 		__builtin_memcpy(hk.addr, p->saddr + 12, 4);
-		v = bpf_map_lookup_elem(&xadc_nsp_host4, &hk);
+		v = gen_flags & F_NO_HOST ? NULL : bpf_map_lookup_elem(&xadc_nsp_host4, &hk);
 		if (v)
 			return v->rules;
 		if (gen_flags & XADC_NSP_F_NO_LPM4)
@@ -518,7 +544,7 @@ __noinline __u64 xadc_nsp_ip_bits(__u32 nsp_id, __u32 gen, __u32 gen_flags, cons
 		};
 
 		__builtin_memcpy(hk.addr, p->saddr, 16);
-		v = bpf_map_lookup_elem(&xadc_nsp_host6, &hk);
+		v = gen_flags & F_NO_HOST ? NULL : bpf_map_lookup_elem(&xadc_nsp_host6, &hk);
 		if (v)
 			return v->rules;
 		if (gen_flags & XADC_NSP_F_NO_LPM6)
@@ -920,7 +946,6 @@ SEC("xdp")
 int xadc_xdp(struct xdp_md *ctx)
 {
 	struct xadc_vip_key vk = {};
-	struct xadc_nsp_rules_key rk;
 	const struct xadc_xdp_config *cfg;
 	struct xadc_xdp_global *g;
 	struct xadc_nsp_rules *rules;
@@ -928,8 +953,8 @@ int xadc_xdp(struct xdp_md *ctx)
 	struct pkt p = {};
 	__u32 zero = 0, pos = XADC_LAST_NO_RULE, rule_id = XADC_LAST_NO_RULE;
 	int res, verdict = XDP_PASS, reason = XADC_REASON_NONE;
-	__u32 *genp;
-	__u64 bits;
+	__u32 *genp, nsp_id, gen, slot;
+	__u64 bits = 0;
 
 	res = parse(ctx, &p);
 	g = global_stats();
@@ -979,18 +1004,35 @@ int xadc_xdp(struct xdp_md *ctx)
 		reason = XADC_REASON_MALFORMED;
 		goto out;
 	}
-	if (!(vip->flags & XADC_VIP_F_NSP) || vip->nsp_id >= XADC_XDP_MAX_NSP)
+	nsp_id = vip->nsp_id;
+	if (!(vip->flags & XADC_VIP_F_NSP) || nsp_id >= XADC_XDP_MAX_NSP)
 		goto out;
-	rk.nsp_id = vip->nsp_id;
-	genp = bpf_map_lookup_elem(&xadc_nsp_gen, &rk.nsp_id);
-	if (!genp || !*genp)
+	genp = bpf_map_lookup_elem(&xadc_nsp_gen, &nsp_id);
+	if (!genp)
 		goto out;
-	rk.gen = *genp;
-	rules = bpf_map_lookup_elem(&xadc_nsp_rules, &rk);
-	if (!rules)
+	/* Read the generation word once: the slot, the check below and the
+	 * client-IP keys all use this one value. */
+	gen = *(volatile __u32 *)genp;
+	if (!gen)
+		goto out;
+	slot = xadc_nsp_rules_slot(nsp_id, gen);
+	rules = bpf_map_lookup_elem(&xadc_nsp_rules, &slot);
+	/* A slot not (yet) holding gen: as when the hash had no entry. */
+	if (!rules || rules->gen != gen)
 		goto out;
 
-	bits = xadc_nsp_ip_bits(rk.nsp_id, rk.gen, rules->flags, &p);
+	/* Without a client-IP condition in any rule the bits are unused:
+	 * skip the host (and trie) lookup. */
+	if (rules->ip_in_mask | rules->ip_not_mask) {
+		__u32 fl = rules->flags;
+
+		if (!host_maybe(rules, &p))
+			fl |= F_NO_HOST;
+		/* Neither a host entry nor a trie to ask: in no set. */
+		if (!(fl & F_NO_HOST) ||
+		    !(fl & (p.family == 4 ? XADC_NSP_F_NO_LPM4 : XADC_NSP_F_NO_LPM6)))
+			bits = xadc_nsp_ip_bits(nsp_id, gen, fl, &p);
+	}
 	pos = first_match(rules, &p,
 			  (bits & rules->ip_in_mask) | (~bits & rules->ip_not_mask) |
 				  rules->ip_any_mask);
@@ -1002,11 +1044,11 @@ int xadc_xdp(struct xdp_md *ctx)
 			verdict = XDP_DROP;
 			reason = XADC_REASON_DENY;
 		} else if (r->action == XADC_NSP_ACT_RATE_LIMIT &&
-			   (p.proto == IPPROTO_UDP || p.is_syn) && !rl_admit(rk.nsp_id, r, &p)) {
+			   (p.proto == IPPROTO_UDP || p.is_syn) && !rl_admit(nsp_id, r, &p)) {
 			verdict = XDP_DROP;
 			reason = XADC_REASON_RATE_LIMIT;
 		}
-		count(&xadc_rule_stats, rk.nsp_id * XADC_NSP_MAX_RULES + pos, p.len, verdict,
+		count(&xadc_rule_stats, nsp_id * XADC_NSP_MAX_RULES + pos, p.len, verdict,
 		      reason);
 	}
 out:

@@ -440,6 +440,11 @@ int xadc_xdpd_apply(struct xadc_snapshot *s)
 			nsp_slot_clear(&xd.nsps[id]);
 		}
 	}
+	/* The generations this snapshot replaced: one wait for all of them,
+	 * then their client-IP entries go. */
+	if (xadc_xdp_nsp_settle(xd.x))
+		pr_warn("xdp", "deleting replaced policy generations failed; the next "
+			       "install of each policy retries");
 	json_decref(xd.vs_ids);
 	json_decref(xd.nsp_ids);
 	json_decref(xd.se_ids);

@@ -76,6 +76,88 @@ static int reuse_devmap(struct bpf_map *m, const char *path)
 	return err;
 }
 
+/* Maps whose contents only make sense together: a packet reads the
+ * generation in xadc_nsp_gen and then that generation's rules and
+ * client-IP entries, and the steering maps name each other's generations.
+ * Returns a group number (0: the map stands alone). */
+static int pin_group(const char *name)
+{
+	if (!strncmp(name, "xadc_nsp_", 9))
+		return 1;
+	if (!strcmp(name, "xadc_steer_gen") || !strcmp(name, "xadc_steer_sets") ||
+	    !strcmp(name, "xadc_maglev"))
+		return 2;
+	return 0;
+}
+
+/* Is the map pinned at path of m's type and layout (what libbpf checks
+ * before reusing a pin)? True when nothing is pinned there. */
+static bool pin_compatible(const struct bpf_map *m, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	bool ok;
+	int fd;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT;
+	ok = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(m) &&
+	     info.key_size == bpf_map__key_size(m) &&
+	     info.value_size == bpf_map__value_size(m) &&
+	     info.max_entries == bpf_map__max_entries(m) &&
+	     info.map_flags == bpf_map__map_flags(m);
+	close(fd);
+	return ok;
+}
+
+/* Unpin maps whose pinned layout is not this program's (a pin from
+ * another xadc version), with every map of their group, so that libbpf
+ * creates them afresh instead of refusing the load. A program a previous
+ * xadcd left attached keeps its own (now unpinned) maps, a consistent set,
+ * until it is replaced; the daemon installs the configuration into the new
+ * maps before it attaches. Counters of replaced maps restart at zero. */
+static int replace_incompatible_pins(struct xadc_xdp *x)
+{
+	bool bad_group[3] = { false, false, false };
+	char path[PATH_MAX + 64];
+	struct bpf_map *m;
+	int pass;
+
+	/* Pass 0 finds the incompatible maps, pass 1 unpins them and their
+	 * groups. */
+	for (pass = 0; pass < 2; pass++) {
+		bpf_object__for_each_map(m, x->skel->obj) {
+			const char *name = bpf_map__name(m);
+			int grp = pin_group(name);
+			bool bad;
+
+			if (bpf_map__type(m) == BPF_MAP_TYPE_DEVMAP_HASH)
+				continue;	/* see reuse_devmap */
+			snprintf(path, sizeof(path), "%s/%s", x->pin_dir, name);
+			bad = !pin_compatible(m, path);
+			if (pass == 0) {
+				if (bad)
+					bad_group[grp] = true;
+				continue;
+			}
+			if (!bad && !(grp && bad_group[grp]))
+				continue;
+			if (access(path, F_OK))
+				continue;
+			pr_warn("xdp", "replacing pinned map %s: %s", path,
+				bad ? "its layout is another xadc version's"
+				    : "it goes with a map whose layout changed");
+			if (unlink(path)) {
+				pr_err("xdp", "removing the incompatible pin %s: %s (remove it by "
+				       "hand)", path, strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Point every map at pin_dir/<name>: libbpf reuses an existing compatible
  * pin and creates + pins the others, so counters and policies survive a
  * daemon restart. */
@@ -89,6 +171,9 @@ static int set_pins(struct xadc_xdp *x)
 		pr_err("xdp", "creating %s: %s", x->pin_dir, strerror(errno));
 		return -errno;
 	}
+	err = replace_incompatible_pins(x);
+	if (err)
+		return err;
 	bpf_object__for_each_map(m, x->skel->obj) {
 		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
 		if (bpf_map__type(m) == BPF_MAP_TYPE_DEVMAP_HASH && !access(path, F_OK)) {

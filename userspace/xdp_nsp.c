@@ -16,10 +16,14 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/membarrier.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -331,6 +335,24 @@ static void fill_rules(struct xadc_nsp_rules *rs, const struct xadc_nsp_policy *
 	}
 }
 
+/* Set the host filter bits (xadc_common.h) of family fam's host entries
+ * among e[0..n). */
+static void fill_host_filter(struct xadc_nsp_rules *rs, int fam,
+			     const struct xadc_nsp_lpm_entry *e, size_t n)
+{
+	unsigned w = fam == 4 ? 32 : 128;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t bit;
+
+		if (e[i].len != w)
+			continue;
+		bit = xadc_host_filter_bit(e[i].addr, fam);
+		rs->host_filter[bit / 64] |= 1ULL << (bit % 64);
+	}
+}
+
 #define HOST_BATCH 4096	/* keys per batched map syscall */
 
 /* write_hosts and purge_hosts treat both host key types alike. */
@@ -545,24 +567,68 @@ out:
 	return err;
 }
 
-static int purge_rules(int fd, uint32_t nsp_id, uint32_t keep)
-{
-	struct xadc_nsp_rules_key cur, next, del[2 * XADC_XDP_MAX_NSP];
-	void *prev = NULL;
-	size_t n = 0, i;
+/* Flip bookkeeping, per process (the maps may be shared by several
+ * struct xadc_xdp; sharing this only costs an extra wait). flip_seq
+ * counts flips; nsp_flip[id] is the count at id's last flip, and
+ * waited_seq the count at the start of the last wait_for_readers(), so
+ * nsp_flip[id] > waited_seq means packets may still read id's previous
+ * generation. nsp_stale[id]: that generation's client-IP entries are
+ * still in the maps (deleted by xadc_xdp_nsp_settle or the next install,
+ * after a wait). */
+static pthread_mutex_t flip_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t flip_seq, waited_seq;
+static uint64_t nsp_flip[XADC_XDP_MAX_NSP];
+static bool nsp_stale[XADC_XDP_MAX_NSP];
 
-	while (!bpf_map_get_next_key(fd, prev, &next) && n < ARRAY_SIZE(del)) {
-		if (next.nsp_id == nsp_id && next.gen != keep)
-			del[n++] = next;
-		cur = next;
-		prev = &cur;
+/* Wait until every XDP program run that started before now has ended: an
+ * RCU grace period (XDP runs inside an RCU read-side section, and
+ * MEMBARRIER_CMD_GLOBAL is synchronize_rcu()). After a flip this is what
+ * lets the old generation's rules slot be rewritten and its client-IP
+ * entries be deleted without a packet still reading them. The command is
+ * refused on nohz_full kernels; there we sleep far longer than an XDP run
+ * can last (a run is bounded by the verifier, microseconds). */
+static void wait_for_readers(void)
+{
+	static bool warned;
+
+	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		return;
+	if (!warned) {
+		pr_warn("xdp", "membarrier(MEMBARRIER_CMD_GLOBAL): %s; waiting 100 ms after "
+			"each policy flip instead", strerror(errno));
+		warned = true;
 	}
-	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &del[i]);
-	return 0;
+	usleep(100 * 1000);
 }
 
-/* Remove all generations of nsp_id except keep. */
+/* Record a flip of nsp_id (its previous generation is still being read). */
+static void note_flip(uint32_t nsp_id)
+{
+	pthread_mutex_lock(&flip_lock);
+	nsp_flip[nsp_id] = ++flip_seq;
+	nsp_stale[nsp_id] = true;
+	pthread_mutex_unlock(&flip_lock);
+}
+
+/* Return once no packet can still be reading a generation of nsp_id
+ * older than the active one; waits only when nsp_id flipped since the
+ * last wait. */
+static void settle_one(uint32_t nsp_id)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&flip_lock);
+	if (nsp_flip[nsp_id] > waited_seq) {
+		seq = flip_seq;
+		wait_for_readers();
+		waited_seq = seq;
+	}
+	nsp_stale[nsp_id] = false;
+	pthread_mutex_unlock(&flip_lock);
+}
+
+/* Remove all generations of nsp_id except keep (the client-IP entries;
+ * rules slots are array elements, overwritten by the next install). */
 static int purge(struct xadc_xdp *x, uint32_t nsp_id, uint32_t keep)
 {
 	int err;
@@ -578,8 +644,6 @@ static int purge(struct xadc_xdp *x, uint32_t nsp_id, uint32_t keep)
 	if (!err)
 		err = purge_hosts(bpf_map__fd(x->skel->maps.xadc_nsp_host6),
 				  sizeof(struct xadc_nsp_host6_key), nsp_id, keep);
-	if (!err)
-		err = purge_rules(bpf_map__fd(x->skel->maps.xadc_nsp_rules), nsp_id, keep);
 	return err;
 }
 
@@ -595,11 +659,10 @@ uint32_t xadc_xdp_nsp_generation(struct xadc_xdp *x, uint32_t nsp_id)
 int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_nsp_policy *pol)
 {
 	struct xadc_nsp_lpm_entry *e4 = NULL, *e6 = NULL;
-	struct xadc_nsp_rules_key rk;
 	struct xadc_nsp_rules *rs = NULL;
 	size_t n4 = 0, n6 = 0;
 	bool no_lpm4 = false, no_lpm6 = false;
-	uint32_t old, gen;
+	uint32_t old, gen, slot;
 	unsigned i;
 	int err;
 
@@ -621,8 +684,15 @@ int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_
 	fill_rules(rs, pol);
 
 	old = xadc_xdp_nsp_generation(x, nsp_id);
-	gen = old + 1 ? old + 1 : 1;
-	/* Leftovers of an install that died before its flip. */
+	/* gen + 1, whose rules slot is the one packets are not reading
+	 * (xadc_nsp_rules_slot); past the top 0 is skipped for 2, keeping the
+	 * parity alternating (0xffffffff is odd). */
+	gen = old + 1 ? old + 1 : 2;
+	/* The previous generation's slot and client-IP entries are reused
+	 * and deleted below: no packet may still be reading them. */
+	settle_one(nsp_id);
+	/* That generation's entries, and leftovers of an install that died
+	 * before its flip. */
 	err = purge(x, nsp_id, old);
 	if (err)
 		goto out;
@@ -633,10 +703,18 @@ int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_
 		err = write_family(bpf_map__fd(x->skel->maps.xadc_nsp_lpm6),
 				   bpf_map__fd(x->skel->maps.xadc_nsp_host6), 6, nsp_id, gen, e6,
 				   n6, &no_lpm6);
-	rs->flags = (no_lpm4 ? XADC_NSP_F_NO_LPM4 : 0) | (no_lpm6 ? XADC_NSP_F_NO_LPM6 : 0);
-	rk.nsp_id = nsp_id;
-	rk.gen = gen;
-	if (!err && bpf_map_update_elem(bpf_map__fd(x->skel->maps.xadc_nsp_rules), &rk, rs, BPF_ANY))
+	rs->flags = (no_lpm4 ? XADC_NSP_F_NO_LPM4 : 0) | (no_lpm6 ? XADC_NSP_F_NO_LPM6 : 0) |
+		    XADC_NSP_F_HOST_FILTER;
+	fill_host_filter(rs, 4, e4, n4);
+	fill_host_filter(rs, 6, e6, n6);
+	rs->gen = gen;
+	/* The spare slot: no packet reads it, since the last flip away from
+	 * it was followed by wait_for_readers(). The array copies the value
+	 * in place, so that wait is what keeps a packet from seeing half of
+	 * it. */
+	slot = xadc_nsp_rules_slot(nsp_id, gen);
+	if (!err &&
+	    bpf_map_update_elem(bpf_map__fd(x->skel->maps.xadc_nsp_rules), &slot, rs, BPF_ANY))
 		err = -errno;
 	if (err) {
 		purge(x, nsp_id, old);
@@ -651,7 +729,11 @@ int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_
 	for (i = 0; i < XADC_NSP_MAX_RULES; i++)
 		xadc_xdp__percpu_zero(x, bpf_map__fd(x->skel->maps.xadc_rule_stats),
 				      nsp_id * XADC_NSP_MAX_RULES + i);
-	err = purge(x, nsp_id, gen);
+	/* Packets that read old may still be using its slot and entries:
+	 * they are deleted after a wait, by xadc_xdp_nsp_settle() (one wait
+	 * for a batch of installs) or by the next install. */
+	note_flip(nsp_id);
+	err = 0;
 out:
 	free(rs);
 	free(e4);
@@ -667,5 +749,23 @@ int xadc_xdp_nsp_remove(struct xadc_xdp *x, uint32_t nsp_id)
 		return -EINVAL;
 	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.xadc_nsp_gen), &nsp_id, &zero, BPF_ANY))
 		return -errno;
+	note_flip(nsp_id);
+	settle_one(nsp_id);
 	return purge(x, nsp_id, 0);
+}
+
+int xadc_xdp_nsp_settle(struct xadc_xdp *x)
+{
+	uint32_t id;
+	int err = 0, e;
+
+	for (id = 1; id < XADC_XDP_MAX_NSP; id++) {
+		if (!nsp_stale[id])
+			continue;
+		settle_one(id);
+		e = purge(x, id, xadc_xdp_nsp_generation(x, id));
+		if (e && !err)
+			err = e;
+	}
+	return err;
 }

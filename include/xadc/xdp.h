@@ -137,6 +137,12 @@ int xadc_xdp_vip_del(struct xadc_xdp *x, int family, const void *addr, uint16_t 
 int xadc_xdp_nsp_install(struct xadc_xdp *x, uint32_t nsp_id, const struct xadc_nsp_policy *pol);
 /* Deactivate and delete nsp_id (VIPs pointing at it then allow all). */
 int xadc_xdp_nsp_remove(struct xadc_xdp *x, uint32_t nsp_id);
+/* An install leaves the replaced generation's client-IP entries in the
+ * maps until no packet can be reading them: this waits for that (one RCU
+ * grace period, about 10 ms, for any number of installs since the last
+ * call) and deletes them. Call it after a batch of installs; the next
+ * install of a policy does the same for that policy. */
+int xadc_xdp_nsp_settle(struct xadc_xdp *x);
 /* The active generation of nsp_id (0: none). */
 uint32_t xadc_xdp_nsp_generation(struct xadc_xdp *x, uint32_t nsp_id);
 

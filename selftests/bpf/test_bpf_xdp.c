@@ -485,6 +485,8 @@ TEST(generation_flip_replaces_whole_policy)
 		return;
 	g0 = xadc_xdp_nsp_generation(X, 1);
 	ASSERT_GT(g0, 0, "a generation is active");
+	/* Generations earlier tests replaced go once settled. */
+	ASSERT_OK(xadc_xdp_nsp_settle(X), "settle");
 	/* /24, the range 198.18.2.1-50 as 1/32 2/31 4/30 8/29 16/28 32/28
 	 * 48/31 50/32, /24, /24, /16: the two /32 in the host map */
 	ASSERT_EQ(lpm_entries("xadc_nsp_lpm4", 1), 10, "base policy's IPv4 prefixes in the trie");
@@ -492,18 +494,98 @@ TEST(generation_flip_replaces_whole_policy)
 	CHECK(s, XDP_DROP, 0, "old policy denies 198.18.1.5");
 	ASSERT_OK(xadc_xdp_nsp_install(X, 1, &pol), "install new");
 	ASSERT_EQ(xadc_xdp_nsp_generation(X, 1), g0 + 1, "generation advanced");
+	/* The old generation's entries may still be there (packets in
+	 * flight read them): they must not leak into the new verdicts. */
+	CHECK(s, XDP_PASS, NORULE, "new policy allows 198.18.1.5");
+	s.src = "198.18.2.1";
+	CHECK(s, XDP_PASS, NORULE, "an old generation's host entry is not used");
+	s.src = "198.18.9.1";
+	CHECK(s, XDP_DROP, 0, "new policy denies 198.18.9.1");
+	ASSERT_OK(xadc_xdp_nsp_settle(X), "settle");
 	ASSERT_EQ(lpm_entries("xadc_nsp_lpm4", 1), 1, "old generation's IPv4 prefixes gone");
 	ASSERT_EQ(host_entries("xadc_nsp_host4", 1), 0, "old generation's IPv4 hosts gone");
 	ASSERT_EQ(lpm_entries("xadc_nsp_lpm6", 1), 0, "old generation's IPv6 prefixes gone");
-	CHECK(s, XDP_PASS, NORULE, "new policy allows 198.18.1.5");
-	s.src = "198.18.9.1";
-	CHECK(s, XDP_DROP, 0, "new policy denies 198.18.9.1");
+	CHECK(s, XDP_DROP, 0, "settled: new policy still denies 198.18.9.1");
 	ASSERT_OK(xadc_xdp_nsp_remove(X, 1), "remove");
 	ASSERT_EQ(xadc_xdp_nsp_generation(X, 1), 0, "no generation");
 	ASSERT_EQ(lpm_entries("xadc_nsp_lpm4", 1), 0, "prefixes gone");
 	ASSERT_EQ(host_entries("xadc_nsp_host4", 1) + host_entries("xadc_nsp_host6", 1), 0,
 		  "hosts gone");
 	CHECK(s, XDP_PASS, NORULE, "no policy: allow");
+}
+
+/* Policies A (deny 198.18.5.0/24) and B (deny 198.18.6.7, a host entry)
+ * installed in turn: every install reuses the rules slot of the generation
+ * before last, and each verdict is the policy just installed. */
+TEST(generation_slots_reused_in_turn)
+{
+	static const struct xadc_nsp_prefix pa[] = { { 4, 24, { 198, 18, 5, 0 } } };
+	static const struct xadc_nsp_prefix pb[] = { { 4, 32, { 198, 18, 6, 7 } } };
+	struct xadc_nsp_rule ra = { .rule_id = 1, .action = XADC_NSP_DENY,
+				    .has_client_ip = true, .nprefixes = 1, .prefixes = pa };
+	struct xadc_nsp_rule rb = { .rule_id = 2, .action = XADC_NSP_DENY,
+				    .has_client_ip = true, .nprefixes = 1, .prefixes = pb };
+	struct xadc_nsp_policy a = { .nrules = 1, .rules = &ra };
+	struct xadc_nsp_policy b = { .nrules = 1, .rules = &rb };
+	struct pkt_spec s5 = { .family = 4, .proto = IPPROTO_TCP, .src = "198.18.5.9",
+			       .dst = VIP4, .sport = 1234, .dport = 80 };
+	struct pkt_spec s6 = s5;
+	int i;
+
+	if (!setup())
+		return;
+	s6.src = "198.18.6.7";
+	for (i = 0; i < 5; i++) {
+		ASSERT_OK(xadc_xdp_nsp_install(X, 1, &a), "install A");
+		CHECK(s5, XDP_DROP, 0, "A denies 198.18.5.9");
+		CHECK(s6, XDP_PASS, NORULE, "A allows 198.18.6.7");
+		ASSERT_OK(xadc_xdp_nsp_install(X, 1, &b), "install B");
+		CHECK(s5, XDP_PASS, NORULE, "B allows 198.18.5.9");
+		CHECK(s6, XDP_DROP, 0, "B denies 198.18.6.7");
+	}
+	ASSERT_OK(xadc_xdp_nsp_remove(X, 1), "remove");
+	CHECK(s6, XDP_PASS, NORULE, "removed: allowed");
+	ASSERT_OK(xadc_xdp_nsp_install(X, 1, &a), "install A after remove");
+	CHECK(s5, XDP_DROP, 0, "A again denies 198.18.5.9");
+	CHECK(s6, XDP_PASS, NORULE, "a stale slot of B is not used");
+}
+
+/* The generation counter wraps from 0xffffffff to 2, not 1: 1 would be
+ * the slot the active generation is in. */
+TEST(generation_wraps_to_the_other_slot)
+{
+	static const struct xadc_nsp_prefix pa[] = { { 4, 24, { 198, 18, 5, 0 } } };
+	static const struct xadc_nsp_prefix pb[] = { { 4, 24, { 198, 18, 6, 0 } } };
+	struct xadc_nsp_rule ra = { .rule_id = 1, .action = XADC_NSP_DENY,
+				    .has_client_ip = true, .nprefixes = 1, .prefixes = pa };
+	struct xadc_nsp_rule rb = { .rule_id = 2, .action = XADC_NSP_DENY,
+				    .has_client_ip = true, .nprefixes = 1, .prefixes = pb };
+	struct xadc_nsp_policy a = { .nrules = 1, .rules = &ra };
+	struct xadc_nsp_policy b = { .nrules = 1, .rules = &rb };
+	struct pkt_spec s5 = { .family = 4, .proto = IPPROTO_TCP, .src = "198.18.5.9",
+			       .dst = VIP4, .sport = 1234, .dport = 80 };
+	struct pkt_spec s6 = s5;
+	uint32_t id = 1, g = 0xfffffffeU;
+
+	if (!setup())
+		return;
+	s6.src = "198.18.6.9";
+	ASSERT_OK(xadc_xdp_nsp_remove(X, 1), "remove");
+	ASSERT_OK(bpf_map_update_elem(xadc_xdp_map_fd(X, "xadc_nsp_gen"), &id, &g, BPF_ANY),
+		  "generation set near the top");
+	ASSERT_OK(xadc_xdp_nsp_install(X, 1, &a), "install A");
+	ASSERT_EQ(xadc_xdp_nsp_generation(X, 1), 0xffffffffU, "generation 0xffffffff");
+	CHECK(s5, XDP_DROP, 0, "A denies 198.18.5.9");
+	ASSERT_OK(xadc_xdp_nsp_install(X, 1, &b), "install B");
+	ASSERT_EQ(xadc_xdp_nsp_generation(X, 1), 2, "wrapped to 2");
+	CHECK(s5, XDP_PASS, NORULE, "B allows 198.18.5.9");
+	CHECK(s6, XDP_DROP, 0, "B denies 198.18.6.9");
+	ASSERT_OK(xadc_xdp_nsp_install(X, 1, &a), "install A");
+	ASSERT_EQ(xadc_xdp_nsp_generation(X, 1), 3, "then 3");
+	CHECK(s5, XDP_DROP, 0, "A denies 198.18.5.9 again");
+	CHECK(s6, XDP_PASS, NORULE, "A allows 198.18.6.9");
+	ASSERT_OK(xadc_xdp_nsp_remove(X, 1), "remove");
+	ASSERT_OK(install_base() ? 0 : -1, "base policy back");
 }
 
 TEST(bad_policies_rejected)
@@ -602,6 +684,61 @@ TEST(maps_pinned_and_reused)
 	xadc_xdp_close(b);
 	ASSERT_ERR(stat(dir, &st), "pin dir removed");
 out:
+	rm_pin_dir(dir);
+}
+
+/* Pins left by an xadc whose xadc_nsp_rules had another layout (a hash
+ * keyed by policy and generation): the load replaces that map and the rest
+ * of its group (a generation number must not point into fresh rules), and
+ * keeps the unrelated compatible pins. */
+TEST(incompatible_pins_replaced)
+{
+	char dir[64], path[128];
+	struct xadc_xdp *a = NULL, *b = NULL;
+	struct xadc_vip_key k = { .port = 8080, .proto = IPPROTO_TCP };
+	struct xadc_nsp_rules_key ok = { 1, 5 };
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), id = 1, gen = 5, g;
+	struct xadc_vip_val v;
+	uint8_t addr[4] = { 198, 18, 0, 99 };
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/xadc_test_old_%d", getpid());
+	if (!ASSERT_OK(xadc_xdp_open(&a, dir), "open pinned"))
+		goto out;
+	ASSERT_OK(xadc_xdp_vip_set(a, 4, addr, 8080, IPPROTO_TCP, 7, 0), "vip");
+	ASSERT_OK(bpf_map_update_elem(xadc_xdp_map_fd(a, "xadc_nsp_gen"), &id, &gen, BPF_ANY),
+		  "a generation in the pinned xadc_nsp_gen");
+	xadc_xdp_close(a);
+	/* The old layout of xadc_nsp_rules in place of the pin. */
+	snprintf(path, sizeof(path), "%s/xadc_nsp_rules", dir);
+	ASSERT_OK(unlink(path), "unpin the rules");
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "xadc_nsp_rules", sizeof(ok),
+			    sizeof(struct xadc_nsp_rules), 2 * XADC_XDP_MAX_NSP, NULL);
+	if (!ASSERT_GE(fd, 0, "old-layout map"))
+		goto out;
+	ASSERT_OK(bpf_obj_pin(fd, path), "pinned where the rules were");
+	close(fd);
+
+	if (!ASSERT_OK(xadc_xdp_open(&b, dir), "reopen over the old pin"))
+		goto out;
+	ASSERT_OK(bpf_obj_get_info_by_fd(xadc_xdp_map_fd(b, "xadc_nsp_rules"), &info, &len),
+		  "rules map info");
+	ASSERT_EQ(info.type, BPF_MAP_TYPE_ARRAY, "rules map replaced by the new layout");
+	fd = bpf_obj_get(path);
+	ASSERT_GE(fd, 0, "and pinned");
+	if (fd >= 0)
+		close(fd);
+	g = 1;
+	bpf_map_lookup_elem(xadc_xdp_map_fd(b, "xadc_nsp_gen"), &id, &g);
+	ASSERT_EQ(g, 0, "its group's xadc_nsp_gen replaced too");
+	k.addr[10] = k.addr[11] = 0xff;
+	memcpy(k.addr + 12, addr, 4);
+	ASSERT_OK(bpf_map_lookup_elem(xadc_xdp_map_fd(b, "xadc_vips"), &k, &v),
+		  "a compatible pin (VIPs) is still reused");
+	ASSERT_OK(xadc_xdp_unpin(b), "unpin");
+out:
+	xadc_xdp_close(b);
 	rm_pin_dir(dir);
 }
 
